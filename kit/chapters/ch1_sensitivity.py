@@ -1,0 +1,40 @@
+"""Chapter 1, sensitivity: how far the output of a machine moves when its input moves by 1."""
+import hypothesis.strategies as st
+
+from kit.exercise import Exercise
+from kit.reference import derivative
+from kit.strategies import Curve, curves, reals
+
+
+def scale_sensitivity(x, k):
+    return derivative(lambda x, k: k * x)(x, k)
+
+
+def numeric_sensitivity(f, x, h=1e-5):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+EXERCISES = [
+    Exercise(
+        "ch1_sensitivity", "scale_sensitivity",
+        inputs=st.tuples(reals(), reals()),
+        reference=scale_sensitivity,
+        examples=((2.0, 3.0), (0.0, -1.5)),
+        domain="x and k in [-10, 10]",
+        hint="Nudge x by 1 and watch how far k·x moves: the answer does not depend on x.",
+    ),
+    Exercise(
+        "ch1_sensitivity", "numeric_sensitivity",
+        inputs=st.one_of(
+            st.tuples(curves(), reals(-3.0, 3.0)),
+            st.tuples(curves(), reals(-3.0, 3.0), st.sampled_from([1e-2, 1e-3, 1e-4])),
+        ),
+        reference=numeric_sensitivity,
+        reference_name="central difference",
+        examples=((Curve("cubic", 0.0, 1.0, 0.0, 0.0), 3.0), (Curve("cubic", 1.0, 0.0, 0.0, 0.0), 1.0, 1e-2)),
+        domain="f a cubic or a sine, x in [-3, 3], h the default 1e-5 or one of 1e-2, 1e-3, 1e-4",
+        hint="Step h to both sides of x, f(x + h) and f(x - h), and divide their difference by the "
+             "whole distance between the two points, 2h; use the h you are given.",
+        tolerance="finite_difference",
+    ),
+]

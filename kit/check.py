@@ -1,0 +1,58 @@
+"""Checking one exercise against torch.autograd: the worked examples first, then hypothesis.
+
+`check(exercise, impl)` returns when every tried input matches torch, and raises
+`ExerciseFailure` with the learner's message for the smallest failing input hypothesis found.
+`impl` is anything with `call(exercise, args) -> (answer, changed_argument_or_None)`: a folder
+loaded in this process (kit.implementation) or a sandboxed worker (grading).
+"""
+from __future__ import annotations
+
+import hypothesis
+from hypothesis import given
+from hypothesis.errors import Flaky
+
+from kit import messages
+from kit.compare import compare
+from kit.implementation import LearnerError
+
+
+class ExerciseFailure(AssertionError):
+    """An exercise did not pass. `status`: "not attempted", "missing", "error" or "wrong"."""
+
+    def __init__(self, exercise, status: str, message: str):
+        super().__init__(message)
+        self.exercise = exercise
+        self.status = status
+        self.message = message
+
+
+def attempt(exercise, impl, args: tuple) -> None:
+    """One input: the learner's answer against torch's, or an ExerciseFailure saying why not."""
+    expected = exercise.reference(*args)
+    try:
+        actual, changed = impl.call(exercise, args)
+    except LearnerError as error:
+        raise ExerciseFailure(exercise, error.status, error.text) from None
+    mismatch = compare(expected, actual, exercise.tolerance)
+    if mismatch:
+        raise ExerciseFailure(exercise, "wrong", messages.wrong(exercise, args, expected, actual, mismatch))
+    if changed:
+        raise ExerciseFailure(exercise, "wrong", messages.changed_input(exercise, args, changed))
+
+
+def check(exercise, impl, settings: hypothesis.settings | None = None) -> None:
+    for args in exercise.examples:  # already minimal: reported as they are
+        attempt(exercise, impl, args)
+
+    @given(exercise.inputs)
+    def drawn(args):
+        attempt(exercise, impl, args)
+
+    # one database entry per exercise, although every exercise shares this inner function
+    drawn.hypothesis.inner_test._hypothesis_internal_add_digest = exercise.id.encode()
+    if settings is not None:
+        drawn = settings(drawn)
+    try:
+        drawn()
+    except Flaky:
+        raise ExerciseFailure(exercise, "wrong", messages.inconsistent(exercise)) from None

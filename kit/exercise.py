@@ -1,0 +1,44 @@
+"""What the kit knows about one exercise: its id, domain, torch reference, points and hint."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable
+
+from hypothesis.strategies import SearchStrategy
+
+
+def call_function(module: ModuleType, name: str, args: tuple) -> Any:
+    """The default way to run an exercise: call the learner's function with the arguments."""
+    return getattr(module, name)(*args)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    module: str  # "ch6_functions"
+    name: str  # "sigmoid_grad"
+    inputs: SearchStrategy  # draws the argument tuple
+    reference: Callable[..., Any]  # torch.autograd on the same arguments; its parameter names are the contract's
+    examples: tuple  # argument tuples always tried first: the worked numbers and the edge cases
+    domain: str  # the inputs' domain in words, as the learner's page states it
+    hint: str  # one sentence that points at the idea, not at the answer
+    tolerance: str = "derivative"  # a row of kit.compare.TOLERANCES
+    points: int = 1
+    reference_name: str = "torch"  # how messages name the reference
+    # how the learner's code is driven; it runs where the learner's code runs, and returns plain data
+    run: Callable[[ModuleType, str, tuple], Any] = field(default=call_function)
+
+    @property
+    def id(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    @property
+    def chapter(self) -> str:
+        return self.module
+
+    def parameter_names(self) -> list[str]:
+        return list(inspect.signature(self.reference).parameters)
+
+    def __str__(self) -> str:
+        return self.id

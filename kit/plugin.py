@@ -1,0 +1,109 @@
+"""The pytest plugin: `--impl`, the `impl` fixture, the learner profile, short failure reports.
+
+Installed as a pytest11 entry point (pyproject.toml). Options and hooks live here and nowhere else.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import settings
+
+import kit.profiles  # noqa: F401  (registers the profiles before hypothesis loads one)
+from kit.check import ExerciseFailure
+from kit.implementation import Implementation
+
+IMPL = pytest.StashKey[Implementation]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("backprop-kit")
+    group.addoption("--impl", default=None, metavar="PATH",
+                    help="folder whose curriculum modules are tested (default: exercises)")
+    group.addoption("--self-tests", action="store_true",
+                    help="also run the kit's own tests in tests/self (the README's test command)")
+
+
+def pytest_configure(config):
+    given = config.getoption("impl")
+    if given is None:  # the repository's exercises/, wherever pytest is started from
+        folder = config.rootpath / "exercises"
+    else:
+        folder = Path(given).expanduser()
+        if not folder.is_absolute():
+            folder = config.invocation_params.dir / folder
+        if not folder.is_dir():
+            raise pytest.UsageError(f"--impl {given}: no such folder ({folder})")
+    config.stash[IMPL] = Implementation(folder)
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("learner")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Run again with the kit's configuration when `--impl PATH` was taken for the root folder.
+
+    pytest looks for its configuration around the paths on the command line before any
+    plugin can say that PATH belongs to --impl; for a folder outside the repository it then
+    finds none (no testpaths, no report). Such a run is started again, in this process, with
+    the repository's pyproject.toml named explicitly.
+    """
+    if config.getoption("impl") is None or config.inipath is not None:
+        return None
+    ini = _kit_configuration(config.invocation_params.dir)
+    if ini is None:
+        return None
+    return pytest.main(["-c", str(ini), "--rootdir", str(ini.parent), *config.invocation_params.args],
+                       plugins=list(config.invocation_params.plugins or ()))
+
+
+def _kit_configuration(start: Path) -> Path | None:
+    for folder in (start, *start.parents, Path(__file__).resolve().parents[1]):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.pytest.ini_options]" in candidate.read_text():
+            return candidate
+    return None
+
+
+def pytest_report_header(config):
+    return f"backprop-kit: testing the modules in {config.stash[IMPL].folder}"
+
+
+def pytest_ignore_collect(collection_path, config):
+    if not config.getoption("self_tests") and collection_path.name == "self" \
+            and collection_path.parent.name == "tests":
+        return True
+    return None
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig) -> Implementation:
+    """The implementation under test: the folder given by --impl."""
+    return pytestconfig.stash[IMPL]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, ExerciseFailure):
+        report.longrepr = Feedback(call.excinfo.value.message)  # the learner's message, not a traceback
+    return report
+
+
+class Feedback:
+    """A failure report that is only the learner's message; its first line goes in the summary."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.reprcrash = SimpleNamespace(message=message.splitlines()[0])
+
+    def toterminal(self, out) -> None:
+        out.line(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def pytest_html_report_title(report):
+    report.title = "backprop-kit: your answers against torch.autograd"

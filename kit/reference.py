@@ -1,0 +1,51 @@
+"""torch.autograd, in float64, as the reference every exercise is checked against.
+
+These helpers turn a torch expression into the answer an exercise expects, on the same
+arguments the learner's function gets: floats in, floats out; tensors in, tensors out.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def leaf(value) -> torch.Tensor:
+    """A float64 leaf that records gradients: a copy, so the caller's tensor is never touched."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone().to(torch.float64).requires_grad_(True)
+    return torch.tensor(value, dtype=torch.float64, requires_grad=True)
+
+
+def as_tensor(value) -> torch.Tensor:
+    return value if isinstance(value, torch.Tensor) else torch.tensor(value, dtype=torch.float64)
+
+
+def derivative(f, wrt: int = 0):
+    """reference(*args) -> d f(*args) / d args[wrt], for a scalar torch function f of floats."""
+    def reference(*args):
+        xs = [leaf(a) if i == wrt else as_tensor(a) for i, a in enumerate(args)]
+        f(*xs).backward()
+        return xs[wrt].grad.item()
+    return reference
+
+
+def gradients(f, *args, upstream=None) -> tuple:
+    """The gradient of upstream·f(*args) with respect to every argument, each of its kind.
+
+    With no upstream, f's output must be a scalar (upstream 1). Floats come back as floats,
+    tensors as float64 tensors of the argument's shape.
+    """
+    xs = [leaf(a) for a in args]
+    out = f(*xs)
+    out.backward(as_tensor(upstream) if upstream is not None else None)
+    return tuple(
+        x.grad.item() if not isinstance(a, torch.Tensor) else x.grad.detach()
+        for x, a in zip(xs, args)
+    )
+
+
+def backward_step(f):
+    """reference(*inputs, upstream) -> gradient of Σ upstream·f(inputs) w.r.t. the last input."""
+    def reference(*args):
+        *others, x, upstream = args
+        return gradients(lambda x_: f(*others, x_), x, upstream=upstream)[0]
+    return reference

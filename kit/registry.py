@@ -1,0 +1,42 @@
+"""The one registry of exercises, in curriculum order (../shared/curriculum.md).
+
+Each chapter module in kit/chapters/ declares its exercises as `EXERCISES = [Exercise(...)]`;
+tests, grading, hints and reports all read them from here.
+"""
+from __future__ import annotations
+
+import importlib
+
+from kit.exercise import Exercise
+
+CHAPTERS: dict[str, str] = {
+    "ch1_sensitivity": "Sensitivity",
+    # "ch2_chain_rule": "The chain rule",
+    # "ch3_power_rule": "The power rule",
+    # "ch4_product_rule": "The product rule",
+    # "ch5_backprop_by_hand": "Backprop by hand",
+    # "ch6_functions": "Important functions",
+}
+
+
+def _load() -> dict[str, Exercise]:
+    found: dict[str, Exercise] = {}
+    for chapter in CHAPTERS:
+        for exercise in importlib.import_module(f"kit.chapters.{chapter}").EXERCISES:
+            assert exercise.module == chapter, f"{exercise.id} is declared in {chapter}"
+            found[exercise.id] = exercise
+    return found
+
+
+EXERCISES: dict[str, Exercise] = _load()
+
+
+def chapter(module: str) -> list[Exercise]:
+    return [e for e in EXERCISES.values() if e.module == module]
+
+
+def get(exercise_id: str) -> Exercise:
+    try:
+        return EXERCISES[exercise_id]
+    except KeyError:
+        raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(EXERCISES)}") from None

@@ -1,0 +1,83 @@
+"""Hypothesis strategies for every exercise's inputs, with their domains in one place.
+
+Each exercise in `kit/chapters/` draws its arguments from these. Reals are finite float64;
+tensors are float64 (indices int64) built with `torch.tensor(..., dtype=torch.float64)`.
+"""
+from __future__ import annotations
+
+import math
+
+import hypothesis.strategies as st
+import numpy as np
+import torch
+from hypothesis.extra import numpy as hnp
+
+
+def reals(low: float = -10.0, high: float = 10.0) -> st.SearchStrategy[float]:
+    """Finite floats in [low, high]; hypothesis also tries 0, the ends and small integers."""
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def positive(low: float = 1e-3, high: float = 1e3) -> st.SearchStrategy[float]:
+    """Floats in [low, high] with low > 0, spread over the orders of magnitude between them."""
+    return st.one_of(reals(low, high), st.floats(np.log(low), np.log(high)).map(np.exp).map(float)
+                     .filter(lambda v: low <= v <= high))
+
+
+def finite() -> st.SearchStrategy[float]:
+    """Any finite float64, up to ±1.8e308: for functions that must never overflow."""
+    return st.floats(allow_nan=False, allow_infinity=False)
+
+
+def upstream() -> st.SearchStrategy[float]:
+    """An upstream gradient: random and away from 1, so a forgotten factor is seen."""
+    return reals(-5.0, 5.0).filter(lambda g: abs(g - 1.0) > 1e-3)
+
+
+def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 5):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def tensors(shape, low: float = -5.0, high: float = 5.0) -> st.SearchStrategy[torch.Tensor]:
+    """float64 tensors of `shape` (a tuple or a strategy of tuples) with elements in [low, high]."""
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    arrays = hnp.arrays(np.float64, shape, elements=elements)
+    return arrays.map(lambda a: torch.tensor(a, dtype=torch.float64))
+
+
+def positive_tensors(shape, low: float = 1e-3, high: float = 1e3) -> st.SearchStrategy[torch.Tensor]:
+    return tensors(shape, low, high)
+
+
+def pair_of_tensors(shape_strategy, low=-5.0, high=5.0, second=None):
+    """(x, upstream) of one drawn shape: the input and an upstream gradient of the output's shape."""
+    return shape_strategy.flatmap(
+        lambda shape: st.tuples(tensors(shape, low, high), second(shape) if second else tensors(shape))
+    )
+
+
+class Curve:
+    """A smooth machine f for numeric_sensitivity: a cubic or a sine, on floats and on tensors."""
+
+    def __init__(self, kind: str, *coefficients: float):
+        self.kind, self.coefficients = kind, coefficients
+
+    def __call__(self, x):
+        if self.kind == "cubic":
+            a, b, c, d = self.coefficients
+            return ((a * x + b) * x + c) * x + d
+        a, w = self.coefficients
+        return a * (torch.sin(w * x) if isinstance(x, torch.Tensor) else math.sin(w * x))
+
+    def __repr__(self) -> str:
+        if self.kind == "cubic":
+            a, b, c, d = self.coefficients
+            return f"(lambda x: {a!r}*x**3 + {b!r}*x**2 + {c!r}*x + {d!r})"
+        a, w = self.coefficients
+        return f"(lambda x: {a!r}*math.sin({w!r}*x))"
+
+
+def curves() -> st.SearchStrategy[Curve]:
+    """Cubics with coefficients in [-3, 3] and sines a·sin(w·x) with a, w in [-3, 3]."""
+    c = reals(-3.0, 3.0)
+    return st.one_of(st.builds(Curve, st.just("cubic"), c, c, c, c), st.builds(Curve, st.just("sine"), c, c))
