@@ -26,6 +26,9 @@ class Exercise:
     tolerance: str = "derivative"  # a row of kit.compare.TOLERANCES
     points: int = 1
     reference_name: str = "torch"  # how messages name the reference
+    symbol: str = ""  # the module attribute the driver needs, when it is not `name` (ch7: "Value")
+    # optional: (impl) -> an HTML fragment (inline SVG) for the pytest-html report, e.g. loss curves
+    picture: Callable[[Any], str] | None = None
     # how the learner's code is driven; it runs where the learner's code runs, and returns plain data
     run: Callable[[ModuleType, str, tuple], Any] = field(default=call_function)
 
@@ -36,6 +39,10 @@ class Exercise:
     @property
     def chapter(self) -> str:
         return self.module
+
+    @property
+    def attribute(self) -> str:
+        return self.symbol or self.name
 
     def parameter_names(self) -> list[str]:
         return list(inspect.signature(self.reference).parameters)

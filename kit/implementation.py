@@ -94,8 +94,8 @@ class Implementation:
         """(answer, changed): the driver's answer on copies of `args`, and the name of the first
         argument the learner's code changed in place (or None). Errors become a LearnerError."""
         module = self.module(exercise.module)
-        if not hasattr(module, exercise.name):
-            raise LearnerError("missing", f"{self.path(exercise.module).name} has no {exercise.name}: "
+        if not hasattr(module, exercise.attribute):
+            raise LearnerError("missing", f"{self.path(exercise.module).name} has no {exercise.attribute}: "
                                           f"the curriculum asks for it by that name")
         given = copy_args(args)
         try:

@@ -4,6 +4,7 @@ Installed as a pytest11 entry point (pyproject.toml). Options and hooks live her
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from hypothesis import settings
 import kit.profiles  # noqa: F401  (registers the profiles before hypothesis loads one)
 from kit.check import ExerciseFailure
 from kit.implementation import Implementation
+from kit.registry import chapter
 
 IMPL = pytest.StashKey[Implementation]()
 
@@ -77,6 +79,11 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+def each_exercise(module: str):
+    """Parametrize a test over a chapter's exercises; the node id ends in the function's name."""
+    return pytest.mark.parametrize("exercise", chapter(module), ids=lambda exercise: exercise.name)
+
+
 @pytest.fixture(scope="session")
 def impl(pytestconfig) -> Implementation:
     """The implementation under test: the folder given by --impl."""
@@ -88,7 +95,24 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, ExerciseFailure):
         report.longrepr = Feedback(call.excinfo.value.message)  # the learner's message, not a traceback
+    if call.when == "call":
+        _add_picture(item, report)
     return report
+
+
+def _add_picture(item, report) -> None:
+    """An exercise's picture (e.g. loss curves) in the pytest-html report, when it has one."""
+    exercise = getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
+    if exercise is None or exercise.picture is None or not item.config.pluginmanager.hasplugin("html"):
+        return
+    from pytest_html import extras
+
+    try:
+        fragment = exercise.picture(item.config.stash[IMPL])
+    except Exception as error:  # a learner's broken code must not break the report
+        fragment = f"<p>No picture: {html.escape(str(error))[:300]}</p>"
+    if fragment:
+        report.extras = [*getattr(report, "extras", []), extras.html(fragment)]
 
 
 class Feedback:

@@ -11,11 +11,14 @@ from kit.exercise import Exercise
 
 CHAPTERS: dict[str, str] = {
     "ch1_sensitivity": "Sensitivity",
-    # "ch2_chain_rule": "The chain rule",
-    # "ch3_power_rule": "The power rule",
-    # "ch4_product_rule": "The product rule",
-    # "ch5_backprop_by_hand": "Backprop by hand",
-    # "ch6_functions": "Important functions",
+    "ch2_chain_rule": "The chain rule",
+    "ch3_power_rule": "The power rule",
+    "ch4_product_rule": "The product rule",
+    "ch5_backprop_by_hand": "Backprop by hand",
+    "ch6_functions": "Important functions",
+    "ch7_engine": "An autograd engine",
+    "ch8_tensors": "Tensors",
+    "ch9_training": "Training",
 }
 
 

@@ -1,10 +1,8 @@
-"""Chapter 1 against torch.autograd: every exercise of the chapter, on hypothesis' inputs."""
-import pytest
-
+"""Chapter 1 against torch.autograd: each exercise on the worked examples, then hypothesis' inputs."""
 from kit.check import check
-from kit.registry import chapter
+from kit.plugin import each_exercise
 
 
-@pytest.mark.parametrize("exercise", chapter("ch1_sensitivity"), ids=lambda e: e.name)
+@each_exercise("ch1_sensitivity")
 def test_exercise(exercise, impl):
     check(exercise, impl)

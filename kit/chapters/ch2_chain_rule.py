@@ -1,0 +1,2 @@
+"""ch2_chain_rule: declared by its issue."""
+EXERCISES = []

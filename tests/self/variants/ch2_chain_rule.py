@@ -1,0 +1,2 @@
+WRONG = []
+RIGHT = []
