@@ -32,7 +32,8 @@ def attempt(exercise, impl, args: tuple) -> None:
     try:
         actual, changed = impl.call(exercise, args)
     except LearnerError as error:
-        raise ExerciseFailure(exercise, error.status, error.text) from None
+        text = messages.raised(exercise, args, error.text) if error.in_call else error.text
+        raise ExerciseFailure(exercise, error.status, text) from None
     mismatch = compare(expected, actual, exercise.tolerance)
     if mismatch:
         raise ExerciseFailure(exercise, "wrong", messages.wrong(exercise, args, expected, actual, mismatch))

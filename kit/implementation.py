@@ -20,10 +20,11 @@ import torch
 class LearnerError(Exception):
     """The learner's code could not be loaded or called. `status` names the case."""
 
-    def __init__(self, status: str, text: str):
+    def __init__(self, status: str, text: str, in_call: bool = False):
         super().__init__(text)
         self.status = status  # "not attempted", "missing", "error"
         self.text = text
+        self.in_call = in_call  # raised by the exercise's function itself, not while loading it
 
 
 def learner_traceback(exc: BaseException, folder: Path) -> str:
@@ -104,8 +105,7 @@ class Implementation:
             raise LearnerError("not attempted", f"not attempted: {exercise.name} in "
                                                 f"{self.path(exercise.module)} still raises NotImplementedError") from None
         except Exception as exc:
-            raise LearnerError("error", f"{exercise.id} raised an exception:\n"
-                                        f"{learner_traceback(exc, self.folder)}") from None
+            raise LearnerError("error", learner_traceback(exc, self.folder), in_call=True) from None
         names = exercise.parameter_names()
         changed = next((n for n, a, g in zip(names, args, given) if not unchanged(a, g)), None)
         return answer, changed

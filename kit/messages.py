@@ -56,6 +56,12 @@ def wrong(exercise, args: tuple, expected, actual, mismatch: Mismatch) -> str:
     return "\n".join(lines)
 
 
+def raised(exercise, args: tuple, learner_traceback: str) -> str:
+    """The learner's code raised: their own lines, then the hint."""
+    body = "\n".join("  " + line for line in learner_traceback.splitlines())
+    return f"{exercise.id}: {call(exercise, args)} raised an exception:\n{body}\n  Try this: {exercise.hint}"
+
+
 def changed_input(exercise, args: tuple, name: str) -> str:
     return (f"{exercise.id}: {call(exercise, args)} changed its argument {name!r} in place.\n"
             f"  A backward step reads its inputs and returns new tensors; the caller may still need "

@@ -1,2 +1,47 @@
-"""ch2_chain_rule: declared by its issue."""
-EXERCISES = []
+"""Chapter 2, the chain rule: machines ×k1, ×k2, … in a row; their sensitivities multiply."""
+import hypothesis.strategies as st
+import torch
+
+from kit.exercise import Exercise
+from kit.reference import leaf
+from kit.strategies import reals
+
+factors = st.lists(reals(-3.0, 3.0), max_size=6)
+
+
+def chain_forward(x, ks):
+    out = torch.tensor(x, dtype=torch.float64)
+    for k in ks:
+        out = k * out
+    return out.item()
+
+
+def chain_sensitivity(ks):
+    x = leaf(1.0)
+    out = x
+    for k in ks:
+        out = k * out
+    out.backward()
+    return x.grad.item()
+
+
+EXERCISES = [
+    Exercise(
+        "ch2_chain_rule", "chain_forward",
+        inputs=st.tuples(reals(), factors),
+        reference=chain_forward,
+        examples=((1.0, [2.0, 5.0]), (2.5, [])),
+        domain="x in [-10, 10]; ks a list of 0 to 6 factors in [-3, 3]",
+        hint="Feed x to the first machine, its output to the next, and so on; with no machines "
+             "the input comes out untouched.",
+    ),
+    Exercise(
+        "ch2_chain_rule", "chain_sensitivity",
+        inputs=st.tuples(factors),
+        reference=chain_sensitivity,
+        examples=(([2.0, 5.0],), ([],), ([-1.5],)),
+        domain="ks a list of 0 to 6 factors in [-3, 3]",
+        hint="Each machine multiplies whatever nudge reaches it by its own factor, so the nudges "
+             "multiply along the chain; an empty chain passes a nudge through unchanged.",
+    ),
+]

@@ -1,2 +1,79 @@
-"""ch5_backprop_by_hand: declared by its issue."""
-EXERCISES = []
+"""Chapter 5, backprop by hand through a = x·y, b = a + z, c = b²."""
+import hypothesis.strategies as st
+import torch
+
+from kit.exercise import Exercise
+from kit.reference import as_tensor, derivative, gradients, leaf
+from kit.strategies import reals
+
+xyz = st.tuples(reals(), reals(), reals())
+WORKED = ((5.0, 10.0, -20.0), (1.0, 2.0, 3.0), (-1.5, 0.5, 0.25))
+
+
+def forward(x, y, z):
+    a = as_tensor(x) * as_tensor(y)
+    b = a + as_tensor(z)
+    c = b ** 2
+    return {"a": a.item(), "b": b.item(), "c": c.item()}
+
+
+def local_derivatives(x, y, z):
+    values = forward(x, y, z)
+    da_dx, da_dy = gradients(lambda x, y: x * y, x, y)
+    db_da, db_dz = gradients(lambda a, z: a + z, values["a"], z)
+    dc_db = derivative(lambda b: b ** 2)(values["b"])
+    return {"da_dx": da_dx, "da_dy": da_dy, "db_da": db_da, "db_dz": db_dz, "dc_db": dc_db}
+
+
+def backward(x, y, z):
+    x, y, z = leaf(x), leaf(y), leaf(z)
+    a = x * y
+    b = a + z
+    c = b ** 2
+    for node in (a, b, c):
+        node.retain_grad()
+    c.backward()
+    return {name: node.grad.item() for name, node in zip("xyzabc", (x, y, z, a, b, c))}
+
+
+def gradient_rule(contributions):
+    node = leaf(0.5)  # one node that feeds several consumers, each with its local derivative
+    total = 0.0 * node
+    for upstream, local in contributions:
+        total = total + upstream * (local * node)
+    total.backward()
+    return node.grad.item()
+
+
+EXERCISES = [
+    Exercise(
+        "ch5_backprop_by_hand", "forward",
+        inputs=xyz, reference=forward, examples=WORKED,
+        domain="x, y, z in [-10, 10]",
+        hint="Compute the graph left to right: first a from x and y, then b from a and z, then c from b.",
+    ),
+    Exercise(
+        "ch5_backprop_by_hand", "local_derivatives",
+        inputs=xyz, reference=local_derivatives, examples=WORKED,
+        domain="x, y, z in [-10, 10]",
+        hint="Look at one operation at a time and forget the rest of the graph: how does its output "
+             "move when only this one input moves?",
+    ),
+    Exercise(
+        "ch5_backprop_by_hand", "backward",
+        inputs=xyz, reference=backward, examples=WORKED,
+        domain="x, y, z in [-10, 10]",
+        hint="Start at c with ∂c/∂c = 1 and walk back one node at a time: each node's gradient is "
+             "the gradient arriving from above times the local derivative you just crossed.",
+    ),
+    Exercise(
+        "ch5_backprop_by_hand", "gradient_rule",
+        inputs=st.tuples(st.lists(st.tuples(reals(-5.0, 5.0), reals(-5.0, 5.0)), max_size=6)),
+        reference=gradient_rule,
+        examples=(([(2.0, 3.0), (4.0, -0.5)],), ([],), ([(1.5, 2.0)],)),
+        domain="0 to 6 (upstream, local) pairs, each number in [-5, 5]",
+        hint="Every path out of a node brings back its own upstream × local; the node's gradient "
+             "adds up what every path brings, and with no paths nothing comes back.",
+        tolerance="accumulated",
+    ),
+]
