@@ -13,17 +13,19 @@ from hypothesis.errors import Flaky
 
 from kit import messages
 from kit.compare import compare
+from kit.diagnosis import diagnose
 from kit.implementation import LearnerError
 
 
 class ExerciseFailure(AssertionError):
     """An exercise did not pass. `status`: "not attempted", "missing", "error" or "wrong"."""
 
-    def __init__(self, exercise, status: str, message: str):
+    def __init__(self, exercise, status: str, message: str, inputs: tuple | None = None):
         super().__init__(message)
         self.exercise = exercise
         self.status = status
         self.message = message
+        self.inputs = inputs  # the arguments of a wrong value, for the nudge and the diagnosis
 
 
 def attempt(exercise, impl, args: tuple) -> None:
@@ -36,12 +38,24 @@ def attempt(exercise, impl, args: tuple) -> None:
         raise ExerciseFailure(exercise, error.status, text) from None
     mismatch = compare(expected, actual, exercise.tolerance)
     if mismatch:
-        raise ExerciseFailure(exercise, "wrong", messages.wrong(exercise, args, expected, actual, mismatch))
+        inputs = args if mismatch.kind == "value" else None
+        raise ExerciseFailure(exercise, "wrong", messages.wrong(exercise, args, expected, actual, mismatch), inputs)
     if changed:
         raise ExerciseFailure(exercise, "wrong", messages.changed_input(exercise, args, changed))
 
 
 def check(exercise, impl, settings: hypothesis.settings | None = None) -> None:
+    try:
+        _search(exercise, impl, settings)
+    except ExerciseFailure as failure:
+        if failure.status in ("wrong", "error"):  # measure the slope, and name the idea if we can
+            wrong_value = failure.inputs is not None and exercise.estimate is not None
+            estimate = exercise.estimate(*failure.inputs) if wrong_value else None
+            failure.message = messages.explained(failure.message, estimate, diagnose(exercise, impl))
+        raise
+
+
+def _search(exercise, impl, settings) -> None:
     for args in exercise.examples:  # already minimal: reported as they are
         attempt(exercise, impl, args)
 

@@ -25,6 +25,9 @@ class Exercise:
     hint: str  # one sentence that points at the idea, not at the answer
     tolerance: str = "derivative"  # a row of kit.compare.TOLERANCES
     points: int = 1
+    more: str = ""  # a second, more direct hint (`kit hint --more`)
+    misconceptions: tuple = ()  # kit.diagnosis.Misconception: classic wrong answers, named on a match
+    estimate: Callable[..., Any] | None = None  # args -> a central-difference estimate of the answer
     reference_name: str = "torch"  # how messages name the reference
     symbol: str = ""  # the module attribute the driver needs, when it is not `name` (ch7: "Value")
     # optional: (impl) -> an HTML fragment (inline SVG) for the pytest-html report, e.g. loss curves

@@ -56,6 +56,18 @@ def wrong(exercise, args: tuple, expected, actual, mismatch: Mismatch) -> str:
     return "\n".join(lines)
 
 
+def explained(message: str, estimate, diagnosis: str | None) -> str:
+    """A wrong value's message with the measured slope and, when one matches, the diagnosis."""
+    extra = []
+    if estimate is not None:
+        extra.append(f"  nudged: {show(estimate)} (the slope measured as in chapter 1, "
+                     f"(f(x+h) - f(x-h)) / 2h with h = 1e-6: torch's value should be close to it)")
+    if diagnosis:
+        extra.append(f"Diagnosis: {diagnosis}")
+    head, sep, hint = message.rpartition("\n  Try this:")
+    return "\n".join([head, *extra]) + sep + hint if sep else "\n".join([message, *extra])
+
+
 def raised(exercise, args: tuple, learner_traceback: str) -> str:
     """The learner's code raised: their own lines, then the hint."""
     body = "\n".join("  " + line for line in learner_traceback.splitlines())

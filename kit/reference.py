@@ -49,3 +49,42 @@ def backward_step(f):
         *others, x, upstream = args
         return gradients(lambda x_: f(*others, x_), x, upstream=upstream)[0]
     return reference
+
+
+# Numerical estimates: the tutorial's sensitivity, measured by nudging an input both ways.
+NUDGE = 1e-6
+
+
+def nudged(loss, args: tuple, wrt: int, h: float = NUDGE):
+    """Central difference of the float loss(*args) w.r.t. args[wrt], of that argument's kind."""
+    def at(value):
+        moved = list(args)
+        moved[wrt] = value
+        return float(loss(*moved))
+
+    x = args[wrt]
+    if not isinstance(x, torch.Tensor):
+        return (at(x + h) - at(x - h)) / (2 * h)
+    estimate = torch.zeros_like(x, dtype=torch.float64)
+    for i in range(x.numel()):
+        step = torch.zeros_like(estimate)
+        step.view(-1)[i] = h
+        estimate.view(-1)[i] = (at(x + step) - at(x - step)) / (2 * h)
+    return estimate
+
+
+def slope_estimate(f, wrt: int = 0):
+    """estimate(*args): d f / d args[wrt] measured by nudging, for a scalar torch function f."""
+    return lambda *args: nudged(lambda *a: f(*map(as_tensor, a)).item(), args, wrt)
+
+
+def partials_estimate(f, count: int):
+    return lambda *args: tuple(slope_estimate(f, i)(*args) for i in range(count))
+
+
+def backward_estimate(f):
+    """estimate(*inputs, upstream): the gradient of Σ upstream·f(inputs) w.r.t. the last input."""
+    def estimate(*args):
+        *others, x, upstream = args
+        return nudged(lambda x_: (upstream * f(*others, x_)).sum().item(), (x,), 0)
+    return estimate

@@ -2,12 +2,18 @@
 import hypothesis.strategies as st
 import torch
 
+from kit.diagnosis import Misconception, scale
 from kit.exercise import Exercise
 from kit.reference import as_tensor, derivative, gradients, leaf
 from kit.strategies import reals
 
 xyz = st.tuples(reals(), reals(), reals())
 WORKED = ((5.0, 10.0, -20.0), (1.0, 2.0, 3.0), (-1.5, 0.5, 0.25))
+
+
+def _changed(function, **changes):
+    """A misconception's answer: the reference's dict with some entries computed otherwise."""
+    return lambda x, y, z: {**function(x, y, z), **{k: f(x, y, z) for k, f in changes.items()}}
 
 
 def forward(x, y, z):
@@ -51,6 +57,13 @@ EXERCISES = [
         inputs=xyz, reference=forward, examples=WORKED,
         domain="x, y, z in [-10, 10]",
         hint="Compute the graph left to right: first a from x and y, then b from a and z, then c from b.",
+        more="a = x * y, then b = a + z, then c = b ** 2; return them in a dict under those names.",
+        misconceptions=(
+            Misconception("You computed c as 2b; the last node squares b.",
+                          _changed(forward, c=lambda x, y, z: 2 * (x * y + z))),
+            Misconception("You multiplied a by z; the middle node adds z.",
+                          _changed(forward, b=lambda x, y, z: x * y * z, c=lambda x, y, z: (x * y * z) ** 2)),
+        ),
     ),
     Exercise(
         "ch5_backprop_by_hand", "local_derivatives",
@@ -58,6 +71,16 @@ EXERCISES = [
         domain="x, y, z in [-10, 10]",
         hint="Look at one operation at a time and forget the rest of the graph: how does its output "
              "move when only this one input moves?",
+        more="The product's partials are the other factor (the wage), a sum passes nudges through "
+             "unchanged, and the square's slope is 2b at this b.",
+        misconceptions=(
+            Misconception("You swapped ∂a/∂x and ∂a/∂y: each partial of a product is the other factor.",
+                          _changed(local_derivatives, da_dx=lambda x, y, z: x, da_dy=lambda x, y, z: y)),
+            Misconception("∂c/∂b is missing its factor 2: the slope of b² is 2b.",
+                          _changed(local_derivatives, dc_db=lambda x, y, z: x * y + z)),
+            Misconception("You gave c = b² for ∂c/∂b, the forward value instead of the slope.",
+                          _changed(local_derivatives, dc_db=lambda x, y, z: (x * y + z) ** 2)),
+        ),
     ),
     Exercise(
         "ch5_backprop_by_hand", "backward",
@@ -65,6 +88,17 @@ EXERCISES = [
         domain="x, y, z in [-10, 10]",
         hint="Start at c with ∂c/∂c = 1 and walk back one node at a time: each node's gradient is "
              "the gradient arriving from above times the local derivative you just crossed.",
+        more="∂c/∂b = 2b; ∂c/∂a = ∂c/∂z = 2b · 1; ∂c/∂x = 2b · y and ∂c/∂y = 2b · x.",
+        misconceptions=(
+            Misconception("At x and y you returned the local derivatives alone: multiply them by the "
+                          "upstream gradient ∂c/∂a = 2b.",
+                          _changed(backward, x=lambda x, y, z: y, y=lambda x, y, z: x)),
+            Misconception("∂c/∂b is missing its factor 2 (the slope of b² is 2b), and every gradient "
+                          "below it is halved with it.", lambda x, y, z: {**scale(backward(x, y, z), 0.5), "c": 1.0}),
+            Misconception("You swapped the gradients of x and y: ∂a/∂x is y, so ∂c/∂x = 2b·y.",
+                          _changed(backward, x=lambda x, y, z: backward(x, y, z)["y"],
+                                   y=lambda x, y, z: backward(x, y, z)["x"])),
+        ),
     ),
     Exercise(
         "ch5_backprop_by_hand", "gradient_rule",
@@ -74,6 +108,14 @@ EXERCISES = [
         domain="0 to 6 (upstream, local) pairs, each number in [-5, 5]",
         hint="Every path out of a node brings back its own upstream × local; the node's gradient "
              "adds up what every path brings, and with no paths nothing comes back.",
+        more="Start a total at 0.0 and add upstream * local for each pair.",
+        misconceptions=(
+            Misconception("You added upstream and local; each path contributes their product.",
+                          lambda pairs: sum((u + l for u, l in pairs), 0.0)),
+            Misconception("You kept only the last path's contribution: a node's gradient accumulates "
+                          "(+=) over every path, it is not overwritten (=).",
+                          lambda pairs: pairs[-1][0] * pairs[-1][1] if pairs else 0.0),
+        ),
         tolerance="accumulated",
     ),
 ]

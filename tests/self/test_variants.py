@@ -11,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 from kit.check import ExerciseFailure, check
+from kit.diagnosis import diagnose
 from kit.implementation import Implementation
 from kit.registry import CHAPTERS, EXERCISES
 
@@ -50,6 +51,21 @@ def test_wrong_variant_is_caught(exercise, overrides):
 @pytest.mark.parametrize(("exercise", "overrides"), variants("RIGHT"))
 def test_right_variant_passes(exercise, overrides):
     check(exercise, Patched(overrides), GRADING)
+
+
+def test_the_diagnosis_names_most_wrong_variants(capsys):
+    wrong = variants("WRONG")
+    unnamed = [p.id for p in wrong if diagnose(p.values[0], Patched(p.values[1])) is None]
+    named = len(wrong) - len(unnamed)
+    with capsys.disabled():
+        print(f"\ndiagnosis: names {named} of {len(wrong)} wrong variants ({named / len(wrong):.0%}); "
+              f"not named: {'; '.join(unnamed) or 'none'}")
+    assert named / len(wrong) > 0.8
+
+
+@pytest.mark.parametrize(("exercise", "overrides"), variants("RIGHT"))
+def test_a_right_variant_is_never_diagnosed(exercise, overrides):
+    assert diagnose(exercise, Patched(overrides)) is None
 
 
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=str)
