@@ -28,6 +28,8 @@ class Exercise:
     more: str = ""  # a second, more direct hint (`kit hint --more`)
     misconceptions: tuple = ()  # kit.diagnosis.Misconception: classic wrong answers, named on a match
     estimate: Callable[..., Any] | None = None  # args -> a central-difference estimate of the answer
+    # for a scalar exercise, (low, high, t -> args): the report plots yours and torch's for t in [low, high]
+    curve: tuple | None = None
     reference_name: str = "torch"  # how messages name the reference
     symbol: str = ""  # the module attribute the driver needs, when it is not `name` (ch7: "Value")
     # optional: (impl) -> an HTML fragment (inline SVG) for the pytest-html report, e.g. loss curves

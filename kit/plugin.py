@@ -12,11 +12,13 @@ import pytest
 from hypothesis import settings
 
 import kit.profiles  # noqa: F401  (registers the profiles before hypothesis loads one)
+from kit import progress
 from kit.check import ExerciseFailure
 from kit.implementation import Implementation
 from kit.registry import chapter
 
 IMPL = pytest.StashKey[Implementation]()
+PROGRESS = pytest.StashKey[dict]()  # exercise id -> "done" | "failing" | "not attempted"
 
 
 def pytest_addoption(parser):
@@ -38,6 +40,7 @@ def pytest_configure(config):
         if not folder.is_dir():
             raise pytest.UsageError(f"--impl {given}: no such folder ({folder})")
     config.stash[IMPL] = Implementation(folder)
+    config.stash[PROGRESS] = {}
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
 
@@ -95,15 +98,38 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, ExerciseFailure):
         report.longrepr = Feedback(call.excinfo.value.message)  # the learner's message, not a traceback
-    if call.when == "call":
-        _add_picture(item, report)
+    exercise = _exercise_of(item)
+    if call.when == "call" and exercise is not None:
+        failure = call.excinfo.value if call.excinfo is not None else None
+        status = getattr(failure, "status", None)
+        item.config.stash[PROGRESS][exercise.id] = progress.status_of(report.outcome, status)
+        _add_picture(item, exercise, report)
     return report
 
 
-def _add_picture(item, report) -> None:
+def _exercise_of(item):
+    return getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, config):
+    yield  # after pytest's own summaries, so the progress and the next step are what is read last
+    lines = progress.summary(config.stash.get(PROGRESS, {}), config.get_verbosity())
+    if lines:
+        terminalreporter.write_sep("=", "your progress")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def pytest_html_results_summary(prefix, summary, postfix, session):
+    lines = progress.summary(session.config.stash.get(PROGRESS, {}))
+    if lines:
+        prefix.append(f"<pre class='progress'>{html.escape(chr(10).join(lines))}</pre>")
+
+
+def _add_picture(item, exercise, report) -> None:
     """An exercise's picture (e.g. loss curves) in the pytest-html report, when it has one."""
-    exercise = getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
-    if exercise is None or exercise.picture is None or not item.config.pluginmanager.hasplugin("html"):
+    if exercise.picture is None or not item.config.pluginmanager.hasplugin("html"):
         return
     from pytest_html import extras
 

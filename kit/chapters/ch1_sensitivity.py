@@ -29,6 +29,7 @@ EXERCISES = [
             Misconception("You returned the input x; the sensitivity is set by the machine, k.", lambda x, k: x),
         ),
         estimate=slope_estimate(lambda x, k: k * x),
+        curve=(-5.0, 5.0, lambda t: (t, 3.0)),
     ),
     Exercise(
         "ch1_sensitivity", "numeric_sensitivity",

@@ -29,6 +29,7 @@ EXERCISES = [
             forward_value(lambda b: b * b, "b²"),
         ),
         estimate=slope_estimate(lambda b: b ** 2),
+        curve=(-5.0, 5.0, lambda t: (t,)),
     ),
     Exercise(
         "ch3_power_rule", "power_grad",
@@ -47,5 +48,6 @@ EXERCISES = [
             Misconception("You used the answer for n = 2, 2b, for every n.", lambda b, n: 2 * b),
         ),
         estimate=slope_estimate(lambda b, n: b ** n),
+        curve=(0.1, 4.0, lambda t: (t, 3.0)),
     ),
 ]

@@ -85,6 +85,7 @@ EXERCISES = [
               "any finite float, from -1.8e308 to 1.8e308",
               "e raised to a large power overflows: for negative x, rewrite 1 / (1 + e⁻ˣ) so that "
               "only e to a negative power is computed.",
+              curve=(-8.0, 8.0, lambda t: (t,)),
               more="For x < 0, multiply the top and bottom of 1 / (1 + e⁻ˣ) by eˣ: eˣ / (eˣ + 1) "
                    "only needs eˣ, which is small there.",
               misconceptions=(Misconception("You returned the slope σ(x)·(1 - σ(x)); this exercise asks "
@@ -92,6 +93,7 @@ EXERCISES = [
     _exercise("sigmoid_grad", st.tuples(reals(-40.0, 40.0)), ((0.0,), (2.0,)),
               "x in [-40, 40]",
               "The slope of σ can be written with σ itself; at 0 it is 0.25, and it fades on both sides.",
+              curve=(-8.0, 8.0, lambda t: (t,)),
               more="dσ/dx = σ(x)·(1 - σ(x)): compute σ(x) once (your sigmoid) and reuse it.",
               misconceptions=(
                   forward_value(_sigmoid, "σ(x)"),
@@ -105,6 +107,7 @@ EXERCISES = [
               "x in [-10, 10], with x = 0 tried every time",
               "ReLU is a switch: a slope of 1 where it lets x through, 0 where it blocks; at exactly "
               "0, torch calls the switch off.",
+              curve=(-3.0, 3.0, lambda t: (t,)),
               more="Return 1.0 when x > 0 and 0.0 otherwise, 0 included.",
               misconceptions=(
                   Misconception("At exactly x = 0 you returned 1; the convention here, as in torch, is 0.",
@@ -114,6 +117,7 @@ EXERCISES = [
     _exercise("log_grad", st.tuples(positive()), ((1.0,), (0.5,)),
               "x in [0.001, 1000] (x > 0)",
               "The smaller x is, the steeper ln climbs; the slope at x = 2 is one half.",
+              curve=(0.1, 5.0, lambda t: (t,)),
               more="d ln(x)/dx = 1/x.",
               misconceptions=(
                   forward_value(lambda x: float(torch.log(torch.tensor(x, dtype=torch.float64))), "ln(x)"),
@@ -124,6 +128,7 @@ EXERCISES = [
     _exercise("scale_grad", st.tuples(reals(), reals()), ((3.0, 2.0),),
               "a and x in [-10, 10]",
               "a·x is chapter 1's machine ×a: its sensitivity to x does not depend on x.",
+              curve=(-5.0, 5.0, lambda t: (3.0, t)),
               more="The slope of a·x with respect to x is a.",
               misconceptions=(
                   forward_value(lambda a, x: a * x, "a·x"),
