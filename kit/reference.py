@@ -36,7 +36,9 @@ def gradients(f, *args, upstream=None) -> tuple:
     """
     xs = [leaf(a) for a in args]
     out = f(*xs)
-    out.backward(as_tensor(upstream) if upstream is not None else None)
+    # Σ upstream·out, rather than out.backward(upstream): the same gradient, without the second
+    # that torch spends importing sympy on the first backward with an explicit gradient
+    (out if upstream is None else (out * as_tensor(upstream)).sum()).backward()
     return tuple(
         x.grad.item() if not isinstance(a, torch.Tensor) else x.grad.detach()
         for x, a in zip(xs, args)
