@@ -41,6 +41,7 @@ def pytest_configure(config):
             raise pytest.UsageError(f"--impl {given}: no such folder ({folder})")
     config.stash[IMPL] = Implementation(folder)
     config.stash[PROGRESS] = {}
+    config.addinivalue_line("markers", "kit_exercise: an exercise test; it counts in the learner's progress")
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("learner")
 
@@ -83,8 +84,12 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def each_exercise(module: str):
-    """Parametrize a test over a chapter's exercises; the node id ends in the function's name."""
-    return pytest.mark.parametrize("exercise", chapter(module), ids=lambda exercise: exercise.name)
+    """Parametrize a test over a chapter's exercises; the node id ends in the function's name.
+    Only such tests count in the learner's progress."""
+    def mark(test):
+        test = pytest.mark.parametrize("exercise", chapter(module), ids=lambda exercise: exercise.name)(test)
+        return pytest.mark.kit_exercise(test)
+    return mark
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +113,9 @@ def pytest_runtest_makereport(item, call):
 
 
 def _exercise_of(item):
-    return getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
+    if item.get_closest_marker("kit_exercise") is None:
+        return None
+    return item.callspec.params["exercise"]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
