@@ -85,12 +85,13 @@ def compare(expected, actual, tolerance: str = "derivative", where: str = "") ->
         if math.isnan(actual) or not close(expected, actual, rtol, atol):
             return Mismatch("value", where, expected, actual)
         return None
-    if isinstance(expected, tuple):
+    if isinstance(expected, (tuple, list)):  # either is accepted for the other
+        kind = type(expected).__name__
         if not isinstance(actual, (tuple, list)):
-            return Mismatch("type", where, expected, actual, f"expected a tuple of {len(expected)}")
+            return Mismatch("type", where, expected, actual, f"expected a {kind} of {len(expected)}")
         if len(actual) != len(expected):
             return Mismatch("length", where, expected, actual,
-                            f"expected a tuple of {len(expected)}, got {len(actual)} items")
+                            f"expected a {kind} of {len(expected)}, got {len(actual)} items")
         for i, (e, a) in enumerate(zip(expected, actual)):
             found = compare(e, a, tolerance, f"{where}[{i}]")
             if found:

@@ -134,6 +134,9 @@ def explain_error(text: str) -> str | None:
 
 def explain_kind(mismatch) -> str:
     expected, actual = mismatch.expected, mismatch.actual
+    if mismatch.kind == "type" and isinstance(actual, torch.Tensor) and isinstance(expected, (list, tuple)):
+        return (f"You returned a tensor where a {type(expected).__name__} of Python floats belongs: "
+                f"collect each number with .item().")
     if mismatch.kind == "type" and isinstance(actual, torch.Tensor) and not isinstance(expected, torch.Tensor):
         return "You returned a tensor where a Python float belongs: turn a 0-d tensor into one with .item()."
     if mismatch.kind == "type" and isinstance(expected, torch.Tensor) and isinstance(actual, torch.Tensor):

@@ -76,8 +76,8 @@ def raised(exercise, args: tuple, learner_traceback: str) -> str:
 
 def changed_input(exercise, args: tuple, name: str) -> str:
     return (f"{exercise.id}: {call(exercise, args)} changed its argument {name!r} in place.\n"
-            f"  A backward step reads its inputs and returns new tensors; the caller may still need "
-            f"{name!r} as it was. Work on a copy (x.clone()) or build a new tensor.")
+            f"  Read your inputs and return new values: the caller may still need {name!r} as it was. "
+            f"Work on a copy (x.clone()) or build a new tensor.")
 
 
 def inconsistent(exercise) -> str:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from kit.check import ExerciseFailure, check
 from kit.implementation import Implementation
 from kit.registry import EXERCISES
@@ -57,6 +59,7 @@ def watch(folder: Path, interval: float = 0.5, say=lambda line: print(line, flus
     from hypothesis import settings
 
     settings.load_profile("learner")
+    torch.set_num_threads(1)  # as in the pytest plugin: tiny tensors
     ids = list(EXERCISES)
     current = advance(ids, 0, folder, say)
     seen = snapshot(folder)
