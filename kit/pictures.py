@@ -1,6 +1,7 @@
 """Small plots as inline SVG for the pytest-html report: no files, no dependency, works offline.
 
-`loss_curves(yours, torch)` draws two loss curves on one pair of axes. Every text is escaped;
+`line_plot` draws the learner's curve over torch's on one pair of axes: `loss_curves` for
+training, `scalar_curve` for a scalar exercise over its range. Every text is escaped;
 values that are not finite numbers (a learner's nan, a tensor, None) are left out of the lines.
 """
 from __future__ import annotations
@@ -68,18 +69,29 @@ def loss_curves(yours, torch, title: str = "Loss before each step", note: str = 
     `yours` may be None or hold items that are not numbers; `note` is shown under the title
     (e.g. why your curve is missing).
     """
+    count = max(len(numbers(torch)), len(numbers(yours)), 1)
+    steps = list(range(1, count + 1))  # counted from 1: the loss before step 1, ...
+    return line_plot(steps, yours, torch, title, "step", "loss", note,
+                     xticks=sorted({1, (count + 1) // 2, count}))
+
+
+def line_plot(xs, yours, torch, title: str, xlabel: str, ylabel: str, note: str = "", xticks=None) -> str:
+    """An inline SVG of two curves over the same xs: yours (orange) over torch's (grey, wide).
+
+    Where they part is where the mistake is. Items of `yours` that are not numbers (an
+    exception, nan, a tensor) leave a gap in your curve.
+    """
     curves = {"torch": numbers(torch), "yours": numbers(yours)}
     low, high = _value_range(curves.values())
-    count = max(len(curves["torch"]), len(curves["yours"]), 1)
+    xs = [float(x) for x in xs]
+    xlow, xhigh = (xs[0], xs[-1]) if len(xs) > 1 and xs[-1] > xs[0] else (xs[0] - 1, xs[0] + 1)
     width, height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
-    def at(step: int, value: float) -> tuple[float, float]:
-        x = LEFT + (width * step / (count - 1) if count > 1 else width / 2)
-        y = TOP + height * (high - value) / (high - low)
-        return x, y
+    def at(x: float, value: float) -> tuple[float, float]:
+        return LEFT + width * (x - xlow) / (xhigh - xlow), TOP + height * (high - value) / (high - low)
 
     def points(curve):
-        return [at(i, v) if v is not None else None for i, v in enumerate(curve)]
+        return [at(x, v) if v is not None else None for x, v in zip(xs, curve)]
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
            f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" font-family="sans-serif" font-size="12">',
@@ -90,29 +102,29 @@ def loss_curves(yours, torch, title: str = "Loss before each step", note: str = 
         out.append(f'<text x="{WIDTH / 2}" y="34" text-anchor="middle" fill="{YOUR_COLOUR}">'
                    f"{escape(note[:120])}</text>")
 
-    # axes, with round values on the loss axis and the first, middle and last step
+    # axes, with round values on both
     bottom, right = TOP + height, LEFT + width
     out.append(f'<path d="M{LEFT},{TOP} V{bottom} H{right}" fill="none" stroke="black"/>')
     for value in ticks(low, high):
-        y = at(0, value)[1]
+        y = at(xlow, value)[1]
         out.append(f'<line x1="{LEFT - 4}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#e9ecef"/>')
         out.append(f'<text x="{LEFT - 7}" y="{y + 4:.1f}" text-anchor="end">{value:.4g}</text>')
-    for step in sorted({1, (count + 1) // 2, count}):  # counted from 1: the loss before step 1, ...
-        x = at(step - 1, low)[0]
+    for tick in xticks if xticks is not None else ticks(xlow, xhigh):
+        x = at(tick, low)[0]
         out.append(f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="black"/>')
-        out.append(f'<text x="{x:.1f}" y="{bottom + 17}" text-anchor="middle">{step}</text>')
-    out.append(f'<text x="{LEFT + width / 2}" y="{HEIGHT - 8}" text-anchor="middle">step</text>')
+        out.append(f'<text x="{x:.1f}" y="{bottom + 17}" text-anchor="middle">{tick:.4g}</text>')
+    out.append(f'<text x="{LEFT + width / 2}" y="{HEIGHT - 8}" text-anchor="middle">{escape(xlabel)}</text>')
     out.append(f'<text x="14" y="{TOP + height / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 14 {TOP + height / 2})">loss</text>')
+               f'transform="rotate(-90 14 {TOP + height / 2})">{escape(ylabel)}</text>')
 
-    # torch's curve wide and pale underneath, yours thin with dots on top: where they agree,
-    # the orange line runs inside the grey one
+    # torch's curve wide and pale underneath, yours thin on top (dots when there are few
+    # points): where they agree, the orange line runs inside the grey one
     for run in _segments(points(curves["torch"])):
         out.append(_polyline(run, TORCH_COLOUR, 6))
     for run in _segments(points(curves["yours"])):
         out.append(_polyline(run, YOUR_COLOUR, 1.5))
     for point in points(curves["yours"]):
-        if point is not None and count <= 60:
+        if point is not None and len(xs) <= 60:
             out.append(f'<circle cx="{point[0]:.1f}" cy="{point[1]:.1f}" r="2.5" fill="{YOUR_COLOUR}"/>')
 
     # legend, top right inside the plotting area
@@ -126,6 +138,28 @@ def loss_curves(yours, torch, title: str = "Loss before each step", note: str = 
     return "\n".join(out)
 
 
+def scalar_curve(exercise, impl, count: int = 121) -> str:
+    """A scalar exercise's answer over its curve's range: the learner's and torch's."""
+    from kit.implementation import LearnerError
+
+    low, high, args_at = exercise.curve
+    ts = [low + (high - low) * i / (count - 1) for i in range(count)]
+    varying = next(i for i, (a, b) in enumerate(zip(args_at(low), args_at(high))) if a != b)
+    name = exercise.parameter_names()[varying]
+    torch_values = [exercise.reference(*args_at(t)) for t in ts]
+    yours, note = [], ""
+    for t in ts:
+        try:
+            yours.append(impl.call(exercise, args_at(t))[0])
+        except LearnerError as error:
+            yours.append(None)
+            note = note or error.text.strip().splitlines()[-1]
+    fixed = ", ".join(f"{n}={a!r}" for i, (n, a) in enumerate(zip(exercise.parameter_names(), args_at(low)))
+                      if i != varying)
+    title = f"{exercise.name}({name}{', ' + fixed if fixed else ''}): yours and torch's"
+    return line_plot(ts, yours, torch_values, title, name, exercise.name, note)
+
+
 def _polyline(run, colour: str, wide: float) -> str:
     if len(run) == 1:
         (x, y), = run
@@ -133,3 +167,49 @@ def _polyline(run, colour: str, wide: float) -> str:
     text = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
     return (f'<polyline points="{text}" fill="none" stroke="{colour}" stroke-width="{wide}" '
             f'stroke-linejoin="round" stroke-linecap="round"/>')
+
+
+def graph(nodes: dict, edges: list, title: str, note: str = "") -> str:
+    """An inline SVG of a computational graph with numbers on it.
+
+    nodes: name -> (column, row, lines); edges: (from, to, lines). Each line is (text, agrees):
+    a line where the learner's number differs from torch's is drawn in orange.
+    """
+    box_w, box_h, col_w, row_h = 160, 58, 290, 92
+    width = int(max(c for c, _, _ in nodes.values()) * col_w + box_w + 40)
+    height = int(max(r for _, r, _ in nodes.values()) * row_h + box_h + 70)
+
+    def corner(name):
+        column, row, _ = nodes[name]
+        return 20 + column * col_w, 50 + row * row_h
+
+    def text(x, y, lines, anchor="start"):  # a white halo keeps labels readable over lines
+        return "".join(f'<text x="{x:.0f}" y="{y + 14 * i:.0f}" text-anchor="{anchor}" paint-order="stroke" '
+                       f'stroke="white" stroke-width="3" fill="{"black" if agrees else YOUR_COLOUR}">'
+                       f"{escape(line)}</text>" for i, (line, agrees) in enumerate(lines))
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="11">',
+           f"<title>{escape(title)}</title>", f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="20" y="20" font-size="14">{escape(title)}</text>']
+    if note:
+        out.append(f'<text x="20" y="38" fill="{YOUR_COLOUR}">{escape(note[:140])}</text>')
+    for source, target, lines in edges:
+        (x1, y1), (x2, y2) = corner(source), corner(target)
+        start, end = (x1 + box_w, y1 + box_h / 2), (x2, y2 + box_h / 2)
+        out.append(f'<line x1="{start[0]}" y1="{start[1]}" x2="{end[0]}" y2="{end[1]}" stroke="#868e96"/>')
+        out.append(text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 - 4, lines, "middle"))
+    for name, (_, _, lines) in nodes.items():
+        x, y = corner(name)
+        out.append(f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="8" fill="#f8f9fa" stroke="#495057"/>')
+        out.append(f'<text x="{x + 8}" y="{y + 15}" font-weight="bold">{escape(name)}</text>')
+        out.append(text(x + 8, y + 30, lines))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def pair(label: str, yours, torch, close) -> tuple[str, bool]:
+    """A line "label yours | torch t" for graph(), and whether the two agree."""
+    def shown(value):
+        return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
+    return f"{label} {shown(yours)} | torch {shown(torch)}", yours is not None and close(torch, yours)

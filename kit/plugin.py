@@ -5,6 +5,7 @@ Installed as a pytest11 entry point (pyproject.toml). Options and hooks live her
 from __future__ import annotations
 
 import html
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import torch
 from hypothesis import settings
 
 import kit.profiles  # noqa: F401  (registers the profiles before hypothesis loads one)
-from kit import progress
+from kit import pictures, progress
 from kit.check import ExerciseFailure
 from kit.implementation import Implementation
 from kit.registry import chapter
@@ -139,12 +140,13 @@ def pytest_html_results_summary(prefix, summary, postfix, session):
 
 def _add_picture(item, exercise, report) -> None:
     """An exercise's picture (e.g. loss curves) in the pytest-html report, when it has one."""
-    if exercise.picture is None or not item.config.pluginmanager.hasplugin("html"):
+    picture = exercise.picture or (partial(pictures.scalar_curve, exercise) if exercise.curve else None)
+    if picture is None or not item.config.pluginmanager.hasplugin("html"):
         return
     from pytest_html import extras
 
     try:
-        fragment = exercise.picture(item.config.stash[IMPL])
+        fragment = picture(item.config.stash[IMPL])
     except Exception as error:  # a learner's broken code must not break the report
         fragment = f"<p>No picture: {html.escape(str(error))[:300]}</p>"
     if fragment:

@@ -2,6 +2,8 @@
 import hypothesis.strategies as st
 import torch
 
+from kit import pictures
+from kit.compare import compare
 from kit.diagnosis import Misconception, scale
 from kit.exercise import Exercise
 from kit.reference import as_tensor, derivative, gradients, leaf
@@ -89,6 +91,7 @@ EXERCISES = [
         hint="Start at c with ∂c/∂c = 1 and walk back one node at a time: each node's gradient is "
              "the gradient arriving from above times the local derivative you just crossed.",
         more="∂c/∂b = 2b; ∂c/∂a = ∂c/∂z = 2b · 1; ∂c/∂x = 2b · y and ∂c/∂y = 2b · x.",
+        picture=lambda impl: graph_picture(impl),
         misconceptions=(
             Misconception("At x and y you returned the local derivatives alone: multiply them by the "
                           "upstream gradient ∂c/∂a = 2b.",
@@ -119,3 +122,43 @@ EXERCISES = [
         tolerance="accumulated",
     ),
 ]
+
+
+# The report's picture: the graph at the first worked example, the learner's numbers beside torch's.
+LAYOUT = {"x": (0, 0), "y": (0, 1), "z": (0, 2), "a": (1, 0.5), "b": (2, 1.25), "c": (3, 1.25)}
+EDGES = (("x", "a", "da_dx"), ("y", "a", "da_dy"), ("a", "b", "db_da"), ("z", "b", "db_dz"), ("b", "c", "dc_db"))
+
+
+def agrees(torch_value, yours) -> bool:
+    return compare(torch_value, yours) is None
+
+
+def draw_graph(values, grads, locals_, torch_values, torch_grads, torch_locals, title, note=""):
+    """The a = x·y, b = a + z, c = b² graph with value and gradient on every node and the local
+    derivative on every edge: dicts of the learner's numbers (possibly partial) and torch's."""
+    nodes = {name: (column, row, [pictures.pair("value", values.get(name), torch_values[name], agrees),
+                                  pictures.pair("grad", grads.get(name), torch_grads[name], agrees)])
+             for name, (column, row) in LAYOUT.items()}
+    edges = [(a, b, [pictures.pair("local", locals_.get(key), torch_locals[key], agrees)]) for a, b, key in EDGES]
+    return pictures.graph(nodes, edges, title, note)
+
+
+def graph_picture(impl) -> str:
+    from kit.implementation import LearnerError
+    from kit.registry import EXERCISES
+
+    args, notes = WORKED[0], []
+
+    def yours(name) -> dict:
+        try:
+            answer = impl.call(EXERCISES[f"ch5_backprop_by_hand.{name}"], args)[0]
+        except LearnerError as error:
+            notes.append(f"{name}: {error.status}")
+            return {}
+        return answer if isinstance(answer, dict) else {}
+
+    inputs = dict(zip("xyz", args))
+    values = {**inputs, **yours("forward")}
+    title = "a = x·y, b = a + z, c = b² at x={}, y={}, z={}: yours | torch".format(*args)
+    return draw_graph(values, yours("backward"), yours("local_derivatives"), {**inputs, **forward(*args)},
+                      backward(*args), local_derivatives(*args), title, "; ".join(notes))
