@@ -81,3 +81,24 @@ def curves() -> st.SearchStrategy[Curve]:
     """Cubics with coefficients in [-3, 3] and sines a·sin(w·x) with a, w in [-3, 3]."""
     c = reals(-3.0, 3.0)
     return st.one_of(st.builds(Curve, st.just("cubic"), c, c, c, c), st.builds(Curve, st.just("sine"), c, c))
+
+
+def upstream_tensors(shape, low: float = -5.0, high: float = 5.0) -> st.SearchStrategy[torch.Tensor]:
+    """An upstream gradient of `shape` (a tuple): every element drawn on its own, never all near 1.
+
+    `tensors` often fills most of an array with one value; an upstream gradient should vary
+    from element to element, so that a forgotten or misplaced upstream factor is seen.
+    """
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    arrays = hnp.arrays(np.float64, shape, elements=elements, fill=st.nothing())
+    return arrays.filter(lambda a: a.size == 0 or bool((np.abs(a - 1.0) > 1e-3).any())).map(
+        lambda a: torch.tensor(a, dtype=torch.float64))
+
+
+def index_tensors(shape, high: int) -> st.SearchStrategy[torch.Tensor]:
+    """int64 tensors of `shape` (a tuple) with entries in [0, high): class targets, embedding rows.
+
+    Entries repeat often when there are more of them than `high`.
+    """
+    arrays = hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1), fill=st.nothing())
+    return arrays.map(lambda a: torch.tensor(a, dtype=torch.int64))
