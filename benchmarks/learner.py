@@ -5,8 +5,13 @@ against the floor `python -c "import torch, hypothesis, pytest"`: the time befor
 can start. Targets (issue 2): the whole run within 4x the floor, one exercise within 2x.
 
     python benchmarks/learner.py [--repeat 5]
+
+Commands run as on a learner's machine, where Python caches bytecode: PYTHONDONTWRITEBYTECODE
+is removed from their environment (pytest would otherwise rewrite the asserts of ~140 modules,
+hypothesis' among them, on every run: about 2 s more).
 """
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -25,9 +30,12 @@ COMMANDS = {
 }
 
 
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def seconds(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
