@@ -30,6 +30,10 @@ def test_untouched_stubs_fail_every_exercise_as_not_attempted(stubs_run):
     failed = re.findall(r"^FAILED tests/test_\w+\.py::test_exercise\[(\w+)\] - not attempted", out, re.M)
     assert sorted(failed) == sorted(e.name for e in EXERCISES.values())
     assert "Traceback" not in out and "kit/check.py" not in out
+    # the progress comes last: where the learner stands and what to do next
+    tail = out[out.index("your progress"):]
+    assert f"0 of {len(EXERCISES)} done. Next: ch1_sensitivity.scale_sensitivity (not attempted)" in tail
+    assert f"Hint: {EXERCISES['ch1_sensitivity.scale_sensitivity'].hint}" in tail
 
 
 def test_every_run_writes_a_self_contained_report(stubs_run):
@@ -70,6 +74,7 @@ def test_a_missing_module_fails_its_exercises_and_the_others_still_run(tmp_path)
     code, out = run_pytest("--impl", str(tmp_path), "tests/test_ch1_sensitivity.py", "tests/test_ch2_chain_rule.py")
     assert code == 1
     assert "2 failed, 2 passed" in out
+    assert "2 of 4 done. Next: ch2_chain_rule.chain_forward (failing)" in out
     assert "the module ch2_chain_rule is missing" in out
 
 
