@@ -1,0 +1,197 @@
+"""`kit grade SUBMISSIONS --out OUT`: the command line of the grader (see kit/cli.py).
+
+Exit status: 0 when the class was graded, whatever the scores; 1 when it was graded but some
+entries could not be read (a broken zip: that student's row is zero, with the reason, and the
+entries are named on stderr); 2 for bad usage, before anything is graded: no such folder, no
+submissions, a bad rubric, an OUT that is not empty (without --force); 3 when the kit itself
+fails to draw an exercise's inputs (a bug of the kit: nobody is graded); 130 when interrupted
+(Ctrl-C or SIGTERM: every child is killed, OUT is left as it was).
+
+OUT is never half-written and nothing in it is lost silently: the grade book is written to a
+new folder beside OUT and moved into place once complete. An existing OUT that is not empty
+is refused unless --force is given, and then replaced as a whole.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an overview"
+
+
+class UsageError(Exception):
+    pass
+
+
+def size(text: str) -> int:
+    """Bytes from "2G", "512M", "64k" or a plain number."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 2G, 512M or 1000000")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+    return parse
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "grade", help=GRADE_HELP, description=GRADE_HELP + ".",
+        epilog="SUBMISSIONS holds one folder or .zip per student (its name is the student id), with the "
+               "curriculum's modules (ch1_sensitivity.py, ...) at its top or one folder down. Exit status: "
+               "0 graded; 1 graded, but some entries could not be read; 2 bad usage; 3 the kit failed.")
+    parser.add_argument("submissions", metavar="SUBMISSIONS", type=Path, help="folder of submissions")
+    parser.add_argument("--out", required=True, type=Path, metavar="OUT",
+                        help="folder for grades.csv, index.html and <student>/report.html, results.json")
+    parser.add_argument("--rubric", type=Path, metavar="FILE",
+                        help="points per exercise (TOML); default: grading/rubric.toml")
+    parser.add_argument("-j", "--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",
+                        help="students graded at once (default: the number of cores, %(default)s)")
+    parser.add_argument("--timeout", type=positive(float), default=10.0, metavar="SECONDS",
+                        help="wall time per exercise and student (default: %(default)s)")
+    parser.add_argument("--memory", type=size, default="2G", metavar="SIZE",
+                        help="memory per student's process, beyond torch's own (default: 2G)")
+    parser.add_argument("--output-limit", type=size, default="1M", metavar="SIZE",
+                        help="printed output per exercise (default: 1M)")
+    parser.add_argument("--only", metavar="LIST",
+                        help="grade only these chapters or exercises, e.g. 1-3,6 or ch6_functions or "
+                             "ch6_functions.sigmoid_grad (default: the whole curriculum)")
+    parser.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="draw the graded inputs afresh instead of reading them from the cache "
+                             "(~/.cache/backprop-kit/grading, named by a hash of the kit's sources)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children, as Ctrl-C does
+    try:
+        return grade(args)
+    except UsageError as error:
+        print(f"kit grade: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def grade(args) -> int:
+    # the heavy imports (torch) only once the command line is known to be right
+    from grading import rubric
+    from grading.submissions import SubmissionsError, discover
+
+    submissions_dir, out = args.submissions.resolve(), args.out.resolve()
+    exercises = select(args.only)
+    try:
+        points = rubric.load(args.rubric)
+        students, notes = discover(submissions_dir)
+    except (rubric.RubricError, SubmissionsError) as error:
+        raise UsageError(error) from None
+    check_out(out, submissions_dir, args.force)
+    for note in notes:
+        print(f"kit grade: {note}", file=sys.stderr)
+
+    from grading.grader import Progress, grade_submissions
+    from grading.reports import write_all
+    from grading.sandbox import Limits
+
+    limits = Limits(timeout=args.timeout, memory=args.memory, output=args.output_limit)
+    start = time.monotonic()
+    progress = None if args.quiet else Progress(len(students))
+    from grading.cases import RecordError, default_cache
+
+    try:
+        results = grade_submissions(students, points, limits, args.jobs, progress,
+                                    cache=None if args.no_cache else default_cache(), exercises=exercises)
+    except RecordError as error:
+        print(f"kit grade: error in the kit itself, nothing was graded: {error}", file=sys.stderr)
+        return 3
+    publish(out, lambda folder: write_all(folder, results))
+
+    unreadable = [s for s in results if s.problem]
+    seconds = time.monotonic() - start
+    print(f"kit grade: graded {len(results)} students in {seconds:.1f} s; grade book in {out}"
+          f" (open {out / 'index.html'})", file=sys.stderr)
+    for s in unreadable:
+        print(f"kit grade: {s.student} scored zero: {s.problem}", file=sys.stderr)
+    return 1 if unreadable else 0
+
+
+def select(spec: str | None) -> list[str] | None:
+    """The exercise ids `--only` names, in curriculum order; None for all."""
+    if not spec:
+        return None
+    from kit.registry import CHAPTERS, EXERCISES
+
+    numbers = {i + 1: module for i, module in enumerate(CHAPTERS)}
+    chosen: set[str] = set()
+    for token in (t.strip() for t in spec.split(",")):
+        range_ = re.fullmatch(r"(\d+)(?:-(\d+))?", token)
+        if range_:
+            low, high = int(range_.group(1)), int(range_.group(2) or range_.group(1))
+            modules = [numbers[n] for n in range(low, high + 1) if n in numbers]
+            if not modules or low > high or high not in numbers:
+                raise UsageError(f"--only: no chapter {token} (chapters are 1-{len(CHAPTERS)})")
+        elif token in CHAPTERS:
+            modules = [token]
+        elif token in EXERCISES:
+            chosen.add(token)
+            continue
+        else:
+            raise UsageError(f"--only: {token!r} is not a chapter number, module or exercise id")
+        chosen |= {eid for eid, e in EXERCISES.items() if e.module in modules}
+    ids = [eid for eid in EXERCISES if eid in chosen]
+    if not ids:
+        raise UsageError(f"--only {spec}: no exercises there")
+    return ids
+
+
+def check_out(out: Path, submissions: Path, force: bool) -> None:
+    if out == submissions or out.is_relative_to(submissions) or submissions.is_relative_to(out):
+        raise UsageError(f"--out {out} and SUBMISSIONS {submissions} must not be inside one another")
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise UsageError(f"--out {out} exists and is not a folder")
+        if any(out.iterdir()) and not force:
+            raise UsageError(f"--out {out} is not empty; choose another folder, or add --force to replace it")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+
+
+def publish(out: Path, write) -> None:
+    """Write the grade book into a new folder beside OUT, then put it in OUT's place.
+
+    Whatever appeared in OUT while grading (a submission trying to write its own grades.csv)
+    is replaced with the rest of the old OUT."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.kit-grade-", dir=out.parent))
+    try:
+        write(staging)
+        os.chmod(staging, 0o755)
+        if out.exists() or out.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "out")
+            os.rename(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

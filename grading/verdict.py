@@ -1,0 +1,101 @@
+"""Reading a submission's reply and finding the first answer kit.check would reject.
+
+Used by the grader and by its checker processes (grading/checker.py). A reply is JSON:
+{"seq": n, "answers": [[encoded answer, changed argument or null], ...], "stop": null or
+{"status", "text", "in_call"}} (grading/sandbox.py writes it); anything else is a WireError.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import kit.registry
+from kit.compare import compare
+from kit.exercise import Exercise
+from grading import wire
+
+PASSED = "passed"
+LEARNER_STATUSES = ("error", "missing", "not attempted")  # kit.check's, beside "wrong"
+MALFORMED = "crashed"  # a reply that is not the answers: the submission broke its own process
+
+
+def parse(body: bytes, seq: int) -> dict:
+    reply = wire.loads(body)
+    if type(reply) is not dict or reply.get("seq") != seq:
+        raise wire.WireError("a reply to another request")
+    return reply
+
+
+def answers(reply: dict) -> tuple[list, dict | None]:
+    """The decoded answers and the stop record of a reply; WireError if it is malformed."""
+    found, stop = reply.get("answers"), reply.get("stop")
+    if type(found) is not list:
+        raise wire.WireError("no list of answers")
+    decoded = []
+    for item in found:
+        if type(item) is not list or len(item) != 2 or not (item[1] is None or type(item[1]) is str):
+            raise wire.WireError("a malformed answer")
+        decoded.append((wire.decode(item[0]), item[1]))
+    return decoded, stop_record(stop)
+
+
+def stop_record(stop) -> dict | None:
+    if stop is None:
+        return None
+    if type(stop) is not dict or type(stop.get("status")) is not str or type(stop.get("text")) is not str:
+        raise wire.WireError("a malformed error report")
+    return {"status": stop["status"][:40], "text": wire.short(stop["text"]), "in_call": stop.get("in_call") is True}
+
+
+def failure_label(status: str, text: str = "", mismatch: str = "") -> str:
+    """The kind of a failure, for the class summary: "wrong value", "error: KeyError", "timeout"."""
+    if status == "wrong":
+        return f"wrong {mismatch}" if mismatch else "wrong"
+    if status == "error":
+        last = text.strip().splitlines()[-1] if text.strip() else ""
+        kind = last.split(":", 1)[0].strip()
+        return f"error: {kind}" if kind.replace(".", "").replace("_", "").isalnum() else "error"
+    return status
+
+
+def first_failure(exercise, expected: tuple, found: list, stop: dict | None, names: list[str]):
+    """(status, label, index) of the first answer kit.check would reject, in the order it asks;
+    (PASSED, "", -1) when there is none. `found` and `stop` are those of `answers`."""
+    for i, (actual, changed) in enumerate(found):
+        if changed is not None and changed not in names or i >= len(expected):
+            return MALFORMED, MALFORMED, i
+        mismatch = compare(expected[i], actual, exercise.tolerance)
+        if mismatch:
+            return "wrong", failure_label("wrong", mismatch=mismatch.kind), i
+        if changed:
+            return "wrong", "wrong: changed its input", i
+    if stop and len(found) < len(expected):
+        return stop["status"], failure_label(stop["status"], stop["text"]), len(found)
+    if stop or len(found) != len(expected):
+        return MALFORMED, MALFORMED, 0
+    return PASSED, "", -1
+
+
+def judge(exercise, expected: tuple, body: bytes, seq: int, names: list[str]) -> tuple[str, str, int]:
+    """first_failure of a raw reply; (MALFORMED, why, -1) when it cannot be read."""
+    try:
+        found, stop = answers(parse(body, seq))
+        return first_failure(exercise, expected, found, stop, names)
+    except Exception as error:  # WireError, or anything else a forged reply could provoke
+        return MALFORMED, f"the code sent the grader something unreadable ({wire.short(str(error), 200)})", -1
+
+
+class _Registered(Exercise):
+    """The registry's exercise, with its parameter names looked up once, not on every call
+    (Exercise.parameter_names inspects the reference's signature each time)."""
+
+    def parameter_names(self) -> list[str]:
+        return list(self._names)
+
+
+@functools.cache
+def registered(exercise_id: str) -> Exercise:
+    exercise = kit.registry.EXERCISES[exercise_id]
+    fast = _Registered(**{f.name: getattr(exercise, f.name) for f in dataclasses.fields(exercise)})
+    object.__setattr__(fast, "_names", tuple(exercise.parameter_names()))
+    return fast
