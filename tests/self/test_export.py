@@ -1,0 +1,425 @@
+"""`kit export`: the Gradescope autograder zip and the GitHub Classroom workflow.
+
+Gradescope's platform is laid out in a temporary folder as its specification describes it
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): the zip unpacked into
+autograder/source, run_autograder copied to autograder/, the student's files in
+autograder/submission. run_autograder runs with this virtualenv's python first on PATH
+(setup.sh, which installs torch from the internet, is not run). Its results.json must follow
+the specification, and score every exercise as `kit grade` does on the same submission, even
+when the submission is broken and when `kit grade` or Python itself cannot run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grading import rubric
+from kit import export
+from kit.cli import main
+from kit.registry import CHAPTERS, EXERCISES
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+ONLY = "1-2"  # chapters 1 and 2 only: quick to draw and to grade
+TIMEOUT = "3"  # seconds per exercise, so the hanging submission costs little
+
+# The output format of the specification ("Output format", "Controlling Test Case Visibility",
+# "Test case status"), written here from the page, independently of kit/export.py.
+SPEC_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+            "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+SPEC_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
+             "visibility", "extra_data"}
+SPEC_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def assert_valid_results(document: dict) -> None:
+    """results.json as the specification defines it, with the fields the kit always writes."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    assert isinstance(document, dict) and set(document) <= SPEC_TOP, set(document) - SPEC_TOP
+    assert number(document["score"]) and document["score"] >= 0
+    assert isinstance(document["output"], str) and document["output"]
+    assert document["visibility"] in SPEC_VISIBILITY
+    assert isinstance(document.get("execution_time", 0), int)
+    assert isinstance(document["tests"], list)
+    for test in document["tests"]:
+        assert set(test) <= SPEC_TEST, set(test) - SPEC_TEST
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test), test
+        assert isinstance(test["name"], str) and isinstance(test["output"], str) and test["output"]
+        assert number(test["score"]) and number(test["max_score"]) and 0 <= test["score"] <= test["max_score"]
+        assert test["status"] in ("passed", "failed")
+        assert test["score"] == (test["max_score"] if test["status"] == "passed" else 0)
+        assert test["visibility"] in SPEC_VISIBILITY
+        assert isinstance(test.get("extra_data", {}), dict)
+    assert document["score"] == sum(t["score"] for t in document["tests"])
+
+
+# ---- Gradescope ----------------------------------------------------------------------------------
+
+def solution(module: str) -> str:
+    return (ROOT / "solutions" / f"{module}.py").read_text()
+
+
+# student -> {module file: source}; expected kit statuses follow in EXPECTED
+SUBMISSIONS = {
+    "correct": {"ch1_sensitivity.py": solution("ch1_sensitivity"), "ch2_chain_rule.py": solution("ch2_chain_rule")},
+    "wrong": {"ch1_sensitivity.py": solution("ch1_sensitivity").replace("return float(k)", "return float(k * x)"),
+              "ch2_chain_rule.py": solution("ch2_chain_rule")},
+    "broken": {"ch1_sensitivity.py": "raise RuntimeError('boom while importing')\n" + solution("ch1_sensitivity"),
+               "ch2_chain_rule.py": solution("ch2_chain_rule") + "\n\ndef chain_forward(x, ks):\n    while True:\n"
+                                                                 "        pass\n"},
+    "empty": {},
+}
+EXPECTED = {  # student -> kit status per exercise (extra_data.kit_status)
+    "correct": {"scale_sensitivity": "passed", "numeric_sensitivity": "passed",
+                "chain_forward": "passed", "chain_sensitivity": "passed"},
+    "wrong": {"scale_sensitivity": "wrong", "numeric_sensitivity": "passed",
+              "chain_forward": "passed", "chain_sensitivity": "passed"},
+    "broken": {"scale_sensitivity": "error", "numeric_sensitivity": "error",
+               "chain_forward": "timeout", "chain_sensitivity": "passed"},
+    "empty": {"scale_sensitivity": "missing", "numeric_sensitivity": "missing",
+              "chain_forward": "missing", "chain_sensitivity": "missing"},
+}
+
+
+def unzip(bundle: Path, into: Path) -> None:
+    """Extract with the modes stored in the zip (zipfile alone drops the executable bit)."""
+    with zipfile.ZipFile(bundle) as archive:
+        for info in archive.infolist():
+            path = Path(archive.extract(info, into))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                path.chmod(mode)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """Gradescope's /autograder, in a temporary folder, from `kit export gradescope`."""
+    base = tmp_path_factory.mktemp("gradescope")
+    bundle = base / "autograder.zip"
+    assert main(["export", "gradescope", "--out", str(bundle), "--only", ONLY]) == 0
+    root = base / "autograder"
+    unzip(bundle, root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope's image build does
+    return bundle, root
+
+
+def run_autograder(root: Path, files: dict, **environ) -> tuple[dict, str]:
+    submission = root / "submission"
+    shutil.rmtree(submission, ignore_errors=True)
+    submission.mkdir()
+    for name, text in files.items():
+        (submission / name).write_text(text)
+    env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "AUTOGRADER_ROOT": str(root), "KIT_GRADE_OPTIONS": f"--timeout {TIMEOUT}", **environ}
+    done = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((root / "results" / "results.json").read_text()), done.stdout
+
+
+@pytest.fixture(scope="module")
+def graded(platform):
+    """Each submission through run_autograder, and the same class through `kit grade` directly."""
+    _, root = platform
+    klass, out = root.parent / "class", root.parent / "direct"
+    for student, files in SUBMISSIONS.items():
+        (klass / student).mkdir(parents=True)
+        for name, text in files.items():
+            (klass / student / name).write_text(text)
+    direct_run = subprocess.Popen([PYTHON, "-m", "kit.cli", "grade", str(klass), "--out", str(out), "--only", ONLY,
+                                   "--timeout", TIMEOUT, "-q"], stderr=subprocess.PIPE, text=True)  # meanwhile:
+    through_gradescope = {student: run_autograder(root, files, **({"KIT_VISIBILITY": "after_published"}
+                                                                  if student == "empty" else {}))
+                          for student, files in SUBMISSIONS.items()}
+    _, errors = direct_run.communicate(timeout=300)
+    assert direct_run.returncode == 0, errors
+    direct = {student: json.loads((out / student / "results.json").read_text()) for student in SUBMISSIONS}
+    return through_gradescope, direct
+
+
+def test_the_zip_has_the_scripts_at_its_root_and_the_kit_without_answers(platform):
+    bundle, root = platform
+    with zipfile.ZipFile(bundle) as archive:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in archive.infolist()}
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    tops = {name.split("/")[0] for name in modes}
+    assert tops == {"setup.sh", "run_autograder", "kit-gradescope.json", "pyproject.toml", "README.md", "kit",
+                    "grading"}
+    for package in ("kit", "kit/chapters", "grading"):
+        for source in (ROOT / package).glob("*.py"):
+            assert source.relative_to(ROOT).as_posix() in modes, source
+    assert "grading/rubric.toml" in modes
+    assert not any("__pycache__" in name or "sample_class" in name for name in modes)
+    setup = (root / "source" / "setup.sh").read_text()
+    assert f'"$VENV/bin/pip" install {export.TORCH} --index-url https://download.pytorch.org/whl/cpu' in setup
+    assert '"$VENV/bin/pip" install "$SOURCE"' in setup
+    for script in ("setup.sh", "run_autograder"):
+        assert subprocess.run(["bash", "-n", str(root / "source" / script)]).returncode == 0, script
+
+
+def test_the_bundled_sources_are_enough_to_grade(platform):
+    """The unpacked source imports on its own: the registry, every chapter, the grader and its rubric."""
+    _, root = platform
+    source = root / "source"
+    probe = ("import kit, kit.registry, grading.cli, grading.grader, grading.rubric as r; "
+             "print(kit.__file__); print(len(r.load()), len(kit.registry.EXERCISES))")
+    done = subprocess.run([PYTHON, "-c", probe], cwd=root.parent, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(source)})
+    assert done.returncode == 0, done.stderr
+    where, counts = done.stdout.split("\n")[:2]
+    assert Path(where).is_relative_to(source)
+    assert counts == f"{len(EXERCISES)} {len(EXERCISES)}"
+
+
+def test_results_follow_gradescopes_format(graded):
+    through_gradescope, _ = graded
+    for student, (document, _) in through_gradescope.items():
+        assert_valid_results(document)
+        visibility = "after_published" if student == "empty" else "visible"  # KIT_VISIBILITY replaces the export's
+        assert {document["visibility"]} | {t["visibility"] for t in document["tests"]} == {visibility}, student
+        assert [t["name"] for t in document["tests"]] == [e for e in EXERCISES if EXERCISES[e].module in
+                                                          list(CHAPTERS)[:2]], student
+
+
+def test_each_exercise_scores_as_kit_grade_scores_it(graded):
+    through_gradescope, direct = graded
+    for student, (document, _) in through_gradescope.items():
+        ours = {t["name"]: (t["score"], t["max_score"], t["status"]) for t in document["tests"]}
+        theirs = {t["name"]: (t["score"], t["max_score"], t["status"]) for t in direct[student]["tests"]}
+        assert ours == theirs, student
+        statuses = {t["name"].split(".")[1]: t["extra_data"]["kit_status"] for t in document["tests"]}
+        assert statuses == EXPECTED[student], student
+        assert document["score"] == direct[student]["score"]
+    assert through_gradescope["correct"][0]["score"] == 4 and through_gradescope["empty"][0]["score"] == 0
+
+
+def test_a_broken_submission_is_told_why(graded):
+    through_gradescope, _ = graded
+    tests = {t["name"]: t for t in through_gradescope["broken"][0]["tests"]}
+    assert "boom while importing" in tests["ch1_sensitivity.scale_sensitivity"]["output"]
+    assert tests["ch2_chain_rule.chain_forward"]["score"] == 0
+    assert f"within {TIMEOUT} s" in tests["ch2_chain_rule.chain_forward"]["output"]  # the time limit
+    empty = through_gradescope["empty"][0]["tests"]
+    assert all("missing" in t["output"] and t["score"] == 0 for t in empty)
+
+
+def test_when_kit_grade_fails_the_student_still_gets_results(platform):
+    _, root = platform
+    document, log = run_autograder(root, SUBMISSIONS["correct"], KIT_GRADE_OPTIONS="--timeout 0")
+    assert_valid_results(document)
+    assert document["score"] == 0 and document["tests"] == []
+    assert "kit grade could not grade" in document["output"] and "status 2" in document["output"]
+    assert "--timeout: must be more than 0" in document["output"] and "--timeout 0" in log
+
+
+def test_when_python_cannot_run_the_student_still_gets_results(platform):
+    _, root = platform
+    document, log = run_autograder(root, SUBMISSIONS["correct"], KIT_PYTHON=str(root / "no-such-python"))
+    assert_valid_results(document)
+    assert document["score"] == 0 and "autograder itself failed" in document["output"]
+    assert "failed with status" in log
+
+
+def test_export_refuses_bad_options_and_an_existing_zip(platform, tmp_path, capsys):
+    bundle, _ = platform
+    assert main(["export", "gradescope", "--out", str(bundle)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["export", "gradescope", "--out", str(tmp_path / "a.zip"), "--only", "99"]) == 2
+    assert "--only" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[chapters]\nch99_nothing = 1\n")
+    assert main(["export", "gradescope", "--out", str(tmp_path / "b.zip"), "--rubric", str(bad)]) == 2
+    assert "ch99_nothing" in capsys.readouterr().err
+    assert not (tmp_path / "a.zip").exists() and not (tmp_path / "b.zip").exists()
+
+
+# ---- GitHub Classroom ----------------------------------------------------------------------------------
+
+class MiniYaml:
+    """A reader for the YAML subset kit.export.to_yaml writes (block mappings and sequences, plain,
+    JSON-quoted and literal |- scalars, ints), to check that what is written reads back as the data."""
+
+    def __init__(self, text: str):
+        self.lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+        self.i = 0
+
+    def read(self):
+        value = self.node(self.indent())
+        assert self.i == len(self.lines), f"left over: {self.lines[self.i]!r}"
+        return value
+
+    def indent(self, i=None) -> int:
+        line = self.lines[self.i if i is None else i]
+        return len(line) - len(line.lstrip(" "))
+
+    def more(self, indent: int) -> bool:
+        return self.i < len(self.lines) and self.indent() == indent
+
+    def node(self, indent: int):
+        return self.sequence(indent) if self.lines[self.i].lstrip().startswith("- ") else self.mapping(indent)
+
+    def sequence(self, indent: int) -> list:
+        items = []
+        while self.more(indent) and self.lines[self.i].lstrip().startswith("- "):
+            content = self.lines[self.i][indent + 2:]
+            if content.startswith("- ") or self.key(content) is not None:  # a block that starts on the dash's line
+                self.lines[self.i] = " " * (indent + 2) + content
+                items.append(self.node(indent + 2))
+            else:
+                items.append(self.scalar(content))
+                self.i += 1
+        return items
+
+    def mapping(self, indent: int) -> dict:
+        found = {}
+        while self.more(indent) and not self.lines[self.i].lstrip().startswith("- "):
+            key, rest = self.key(self.lines[self.i].strip())
+            assert key not in found, key
+            self.i += 1
+            if rest == "":
+                assert self.i < len(self.lines) and self.indent() > indent, f"nothing under {key}"
+                found[key] = self.node(self.indent())
+            elif rest == "|-":
+                block = []
+                while self.i < len(self.lines) and self.indent() > indent:
+                    block.append(self.lines[self.i][indent + 2:])
+                    self.i += 1
+                found[key] = "\n".join(block)
+            else:
+                found[key] = self.scalar(rest)
+        return found
+
+    @staticmethod
+    def key(text: str):
+        """(key, the rest after ": ") of a mapping entry, or None."""
+        if text.startswith('"'):
+            key, end = json.JSONDecoder().raw_decode(text)
+            if text[end:end + 1] != ":":
+                return None
+        else:
+            end = text.find(":")
+            if end <= 0 or (end + 1 < len(text) and text[end + 1] != " "):
+                return None
+            key = text[:end]
+        assert text[end] == ":", text
+        return key, text[end + 1:].strip()
+
+    @staticmethod
+    def scalar(text: str):
+        if text.startswith('"'):
+            return json.loads(text)
+        if text in ("{}", "[]"):
+            return {} if text == "{}" else []
+        if text.lstrip("-").isdigit():
+            return int(text)
+        assert text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n", "~"), text
+        assert ": " not in text and " #" not in text and not text[0] in "[]{}&*!|>'%@`,?:", text
+        return text
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    out = tmp_path_factory.mktemp("classroom")
+    assert main(["export", "github-classroom", "--out", str(out)]) == 0
+    text = (out / ".github" / "workflows" / "classroom.yml").read_text()
+    return out, text, MiniYaml(text).read()
+
+
+def test_the_workflow_reads_back_as_the_data_it_was_written_from(workflow):
+    _, _, data = workflow
+    assert data == export.classroom_workflow(rubric.load())
+
+
+def test_the_yaml_writer_quotes_what_yaml_would_misread():
+    tricky = {"on": ["yes", "No", "3.12", "007", "", "a: b", "#x", "- x", "[x]", "x #y", "it's", "ümlaut", "~"],
+              "nested": [{"a": [1, [2, {"b": "c"}]], "block": "line one\nline two"}, {}, []],
+              "empty": {}, "numbers": [0, -3, 12]}
+    assert MiniYaml(export.to_yaml(tricky)).read() == tricky
+
+
+def test_pyyaml_reads_the_workflow_as_written(workflow):
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not a dependency of the kit; MiniYaml checks the "
+                                              "round trip above, and PyYAML does too where it is installed")
+    _, text, data = workflow
+    assert yaml.safe_load(text) == data
+
+
+def test_every_step_uses_only_the_inputs_the_actions_declare(workflow):
+    _, _, data = workflow
+    job = data["jobs"][export.JOB]
+    assert list(data["jobs"]) == ["run-autograding-tests"]  # the reporter updates the check run of this job
+    assert data["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
+    steps = job["steps"]
+    assert steps[0]["uses"].startswith("actions/checkout@") and steps[1]["uses"].startswith("actions/setup-python@")
+    assert f"{export.TORCH} --index-url https://download.pytorch.org/whl/cpu" in steps[2]["run"]
+    graders = [s for s in steps if s.get("uses") == export.COMMAND_GRADER]
+    reporter = steps[-1]
+    assert reporter["uses"] == export.REPORTER and steps.index(reporter) == 3 + len(graders)
+    for step in graders:
+        assert set(step["with"]) <= set(export.COMMAND_GRADER_INPUTS), step["with"]
+        assert set(export.COMMAND_GRADER_REQUIRED) <= set(step["with"])
+        assert isinstance(step["with"]["timeout"], int) and isinstance(step["with"]["max-score"], int)
+    assert set(export.REPORTER_REQUIRED) <= set(reporter["with"]) <= set(export.REPORTER_INPUTS)
+
+
+def test_one_graded_step_per_chapter_worth_its_points(workflow):
+    _, _, data = workflow
+    steps = data["jobs"][export.JOB]["steps"]
+    graders = [s for s in steps if s.get("uses") == export.COMMAND_GRADER]
+    points = rubric.load()
+    assert [s["id"] for s in graders] == list(CHAPTERS)
+    for step in graders:
+        module = step["id"]
+        assert step["with"]["max-score"] == sum(points[e] for e in EXERCISES if EXERCISES[e].module == module)
+        command = step["with"]["command"].split()
+        assert command[:2] == ["pytest", f"tests/test_{module}.py"] and (ROOT / command[1]).is_file()
+        assert "-p" in command and "no:cacheprovider" in command
+    reporter = steps[-1]
+    ids = [s["id"] for s in graders]
+    assert reporter["with"]["runners"].split(",") == ids
+    assert reporter["env"] == {f"{i.upper()}_RESULTS": f"${{{{steps.{i}.outputs.result}}}}" for i in ids}
+
+
+def test_the_template_is_the_students_repository_and_its_commands_grade(tmp_path):
+    student = tmp_path / "student"
+    assert main(["export", "github-classroom", "--out", str(student), "--template"]) == 0
+    assert not (student / "solutions").exists() and not (student / "tests" / "self").exists()
+    assert not (student / "grading" / "sample_class").exists()
+    assert sorted(p.name for p in (student / "tests").iterdir()) == sorted(f"test_{m}.py" for m in CHAPTERS)
+    stub = "exercises/ch1_sensitivity.py"
+    assert (student / stub).read_text() == (ROOT / stub).read_text()
+    data = MiniYaml((student / ".github" / "workflows" / "classroom.yml").read_text()).read()
+    command = next(s for s in data["jobs"][export.JOB]["steps"] if s.get("id") == "ch1_sensitivity")["with"]["command"]
+    # as the command grader runs it: a shell in the repository, PATH and HOME only (here, and the
+    # template's own kit on PYTHONPATH where the workflow would have installed it)
+    env = {"PATH": f"{Path(PYTHON).parent}{os.pathsep}/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
+           "PYTHONPATH": str(student), "PYTHONDONTWRITEBYTECODE": "1"}
+    stubs = subprocess.run(command, shell=True, cwd=student, env=env, capture_output=True, text=True, timeout=300)
+    assert stubs.returncode == 1 and "not attempted" in stubs.stdout, stubs.stdout + stubs.stderr
+    assert f"testing the modules in {student / 'exercises'}" in stubs.stdout
+    shutil.copy2(ROOT / "solutions" / "ch1_sensitivity.py", student / "exercises" / "ch1_sensitivity.py")
+    answers = subprocess.run(command, shell=True, cwd=student, env=env, capture_output=True, text=True, timeout=300)
+    assert answers.returncode == 0, answers.stdout + answers.stderr
+
+
+def test_classroom_export_refuses_fractional_points_and_overwriting(workflow, tmp_path, capsys):
+    out, _, _ = workflow
+    assert main(["export", "github-classroom", "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    half = tmp_path / "half.toml"
+    half.write_text('[points]\n"ch1_sensitivity.scale_sensitivity" = 0.5\n')
+    assert main(["export", "github-classroom", "--out", str(tmp_path / "x"), "--rubric", str(half)]) == 2
+    assert "whole" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    assert main(["export", "github-classroom", "--out", str(out), "--force", "--timeout", "7"]) == 0
+    steps = MiniYaml((out / ".github" / "workflows" / "classroom.yml").read_text()).read()["jobs"][export.JOB]["steps"]
+    assert {s["with"]["timeout"] for s in steps if s.get("uses") == export.COMMAND_GRADER} == {7}
