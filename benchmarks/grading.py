@@ -94,7 +94,9 @@ def main() -> int:
         points = rubric.load()
         grades = read(tmp / "cold" / "grades.csv")
         naive_seconds, agree = [], True
-        for student in students[::max(1, n // max(args.naive, 1))][:args.naive]:  # spread over the class
+        k = min(args.naive, n)
+        spread = [students[min(n - 1, i * n // k + i)] for i in range(k)]  # solutions and variants
+        for student in spread:
             seconds, passed = naive(tmp / "class" / student, tmp)
             naive_seconds.append(seconds)
             score = sum(points[e] for e, ok in passed.items() if ok)

@@ -1,12 +1,18 @@
 """What the kit knows about one exercise: its id, domain, torch reference, points and hint."""
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
 
 from hypothesis.strategies import SearchStrategy
+
+
+@functools.cache
+def _parameter_names(function) -> tuple[str, ...]:  # inspect.signature is slow, and asked often
+    return tuple(inspect.signature(function).parameters)
 
 
 def call_function(module: ModuleType, name: str, args: tuple) -> Any:
@@ -50,7 +56,7 @@ class Exercise:
         return self.symbol or self.name
 
     def parameter_names(self) -> list[str]:
-        return list(inspect.signature(self.reference).parameters)
+        return list(_parameter_names(self.reference))
 
     def __str__(self) -> str:
         return self.id

@@ -1,6 +1,5 @@
 """Chapter 5, backprop by hand through a = x·y, b = a + z, c = b²."""
 import hypothesis.strategies as st
-import torch
 
 from kit import pictures
 from kit.compare import compare

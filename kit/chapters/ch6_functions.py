@@ -2,7 +2,7 @@
 import hypothesis.strategies as st
 import torch
 
-from kit.diagnosis import Misconception, forward_value, off_by, sign_flipped, without_upstream
+from kit.diagnosis import Misconception, forward_value, off_by, without_upstream
 from kit.exercise import Exercise
 from kit.reference import backward_estimate, backward_step, derivative, gradients, slope_estimate
 from kit.strategies import finite, positive, reals, shapes, tensors
