@@ -74,6 +74,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="draw the graded inputs afresh instead of reading them from the cache "
                              "(~/.cache/backprop-kit/grading, named by a hash of the kit's sources)")
+    parser.add_argument("--format", action="append", choices=("csv", "canvas", "moodle"), default=[],
+                        help="grade books to write besides the rest: csv (grades.csv, always), canvas "
+                             "(canvas.csv, Canvas' gradebook import), moodle (moodle.csv, Moodle's CSV "
+                             "grade import); may be given more than once")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
@@ -124,7 +128,7 @@ def grade(args) -> int:
     except RecordError as error:
         print(f"kit grade: error in the kit itself, nothing was graded: {error}", file=sys.stderr)
         return 3
-    publish(out, lambda folder: write_all(folder, results))
+    publish(out, lambda folder: write_all(folder, results, tuple(args.format)))
 
     unreadable = [s for s in results if s.problem]
     seconds = time.monotonic() - start

@@ -36,11 +36,14 @@ def esc(text: str, limit: int = 300) -> str:
     return html.escape(clip(str(text), limit))
 
 
-def write_all(out: Path, students: list[StudentResult]) -> None:
-    """Every file of the grade book, into the (empty) folder `out`."""
+def write_all(out: Path, students: list[StudentResult], formats: tuple[str, ...] = ()) -> None:
+    """Every file of the grade book, into the (empty) folder `out`; `formats` adds LMS imports."""
     out.mkdir(parents=True, exist_ok=True)
     ids = graded(students)
     (out / "grades.csv").write_text(grades_csv(students, ids), encoding="utf-8")
+    for name in formats:
+        if name in LMS_EXPORTS:
+            (out / f"{name}.csv").write_text(LMS_EXPORTS[name](students), encoding="utf-8")
     for student in students:
         folder = out / student.student
         folder.mkdir()
@@ -69,6 +72,38 @@ def grades_csv(students: list[StudentResult], ids: list[str]) -> str:
         cells = {r.exercise: number(r.score) for r in s.results}
         writer.writerow([_cell(s.student), number(s.score), number(s.max_score), *(cells[e] for e in ids)])
     return buffer.getvalue()
+
+
+ASSIGNMENT = "backprop-kit"  # the grade column's title in an LMS
+
+
+def _rows(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    return buffer.getvalue()
+
+
+def canvas_csv(students: list[StudentResult]) -> str:
+    """Canvas' gradebook import (Grades > Import): its identity columns, a "Points Possible" row,
+    and one assignment column (a new column creates the assignment). Students are matched by
+    SIS Login ID: name each submission after the student's login."""
+    maximum = max((s.max_score for s in students), default=0)
+    rows = [["    Points Possible", "", "", "", "", number(maximum)]]
+    rows += [[_cell(s.student), "", "", _cell(s.student), "", number(s.score)] for s in students]
+    return _rows(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT], rows)
+
+
+def moodle_csv(students: list[StudentResult]) -> str:
+    """Moodle's "Import grades: CSV file": an identity column to map to the username, a grade
+    column to map to the grade item, and a feedback column."""
+    rows = [[_cell(s.student), number(s.score),
+             f"{number(s.score)} of {number(s.max_score)} points; "
+             f"{sum(r.status == PASSED for r in s.results)} of {len(s.results)} exercises passed"]
+            for s in students]
+    return _rows(["username", ASSIGNMENT, "feedback"], rows)
+
+
+LMS_EXPORTS = {"canvas": canvas_csv, "moodle": moodle_csv}  # "csv" is grades.csv, always written
 
 
 def _feedback(result) -> str:
