@@ -126,6 +126,12 @@ def explain_error(text: str) -> str | None:
     kind = last.split(":", 1)[0].strip()
     if kind in ERRORS:
         return ERRORS[kind]
+    if kind == "RuntimeError" and "cannot be multiplied" in last:
+        return ("The shapes of a matrix product do not fit: a transpose is missing, or one too many. "
+                "Write each tensor's shape beside your formula and check that the inner sizes meet.")
+    if kind == "RuntimeError" and "must match the size of tensor" in last:
+        return ("Two tensors of shapes that do not broadcast met: a sum lost its keepdim=True, or a "
+                "transpose is missing. Write each tensor's shape beside your formula.")
     if kind == "TypeError" and ("Tensor" in last or "tensor" in last):
         return ("A tensor met a function made for floats (math.exp and friends take one number): use "
                 "the torch version (torch.exp, torch.log, ...) on tensors.")
