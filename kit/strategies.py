@@ -45,17 +45,6 @@ def tensors(shape, low: float = -5.0, high: float = 5.0) -> st.SearchStrategy[to
     return arrays.map(lambda a: torch.tensor(a, dtype=torch.float64))
 
 
-def positive_tensors(shape, low: float = 1e-3, high: float = 1e3) -> st.SearchStrategy[torch.Tensor]:
-    return tensors(shape, low, high)
-
-
-def pair_of_tensors(shape_strategy, low=-5.0, high=5.0, second=None):
-    """(x, upstream) of one drawn shape: the input and an upstream gradient of the output's shape."""
-    return shape_strategy.flatmap(
-        lambda shape: st.tuples(tensors(shape, low, high), second(shape) if second else tensors(shape))
-    )
-
-
 class Curve:
     """A smooth machine f for numeric_sensitivity: a cubic or a sine, on floats and on tensors."""
 

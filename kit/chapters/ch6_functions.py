@@ -5,7 +5,7 @@ import torch
 from kit.diagnosis import Misconception, forward_value, off_by, without_upstream
 from kit.exercise import Exercise
 from kit.reference import backward_estimate, backward_step, derivative, gradients, slope_estimate
-from kit.strategies import finite, positive, reals, shapes, tensors
+from kit.strategies import finite, positive, reals, shapes, tensors, upstream_tensors
 
 vectors = shapes(min_dims=1, max_dims=1, max_side=6)  # 1-D, length 1 to 6
 any_shape = shapes(min_dims=0, max_dims=3, max_side=4)  # 0-d to 3-d, sides 1 to 4
@@ -13,7 +13,7 @@ kinked = st.one_of(st.just(0.0), reals())  # ReLU's kink at exactly 0 is tried o
 
 
 def x_and_upstream(low=-20.0, high=20.0, shape=any_shape):
-    return shape.flatmap(lambda s: st.tuples(tensors(s, low, high), tensors(s)))
+    return shape.flatmap(lambda s: st.tuples(tensors(s, low, high), upstream_tensors(s)))
 
 
 def t(*values):
@@ -166,7 +166,7 @@ EXERCISES = [
                   Misconception("At x = 0 you let the gradient through; torch stops it there (x > 0, "
                                 "not x >= 0).", _kink_open),
               )),
-    _exercise("log_backward", any_shape.flatmap(lambda s: st.tuples(tensors(s, 1e-3, 1e3), tensors(s))),
+    _exercise("log_backward", any_shape.flatmap(lambda s: st.tuples(tensors(s, 1e-3, 1e3), upstream_tensors(s))),
               ((t(1.0, 0.5, 4.0), t(0.5, -1.0, 2.0)),),
               "x any shape (0-d to 3-d), elements in [0.001, 1000]; upstream of x's shape",
               "Upstream × local again, with ln's local slope at each element of x.",
@@ -191,7 +191,7 @@ EXERCISES = [
                                 "with respect to x is a alone.", lambda a, x, upstream: a * x * upstream),
               ),
               estimate=backward_estimate(lambda a, x: a * x)),
-    _exercise("dot_self_backward", vectors.flatmap(lambda s: st.tuples(tensors(s), tensors(()))),
+    _exercise("dot_self_backward", vectors.flatmap(lambda s: st.tuples(tensors(s), upstream_tensors(()))),
               ((t(1.0, 2.0, 3.0), torch.tensor(0.5, dtype=torch.float64)),),
               "x a 1-D tensor of length 1 to 6 in [-5, 5]; upstream a 0-d tensor in [-5, 5]",
               "The output is a single number, so the one upstream value scales the whole local "
