@@ -51,6 +51,25 @@ def test_numbers_of_any_real_kind_and_matching_infinities_are_accepted():
     assert compare((1.0, 2.0), [1.0, 2.0]) is None
 
 
+def test_tensors_match_infinities_elementwise_and_never_nan_silently(recwarn):
+    expected = torch.tensor([1.0, float("inf"), -float("inf")], dtype=torch.float64)
+    assert compare(expected, expected.clone()) is None
+    flipped = torch.tensor([1.0, float("inf"), float("inf")], dtype=torch.float64)
+    found = compare(expected, flipped)
+    assert found.kind == "value" and "index [2]" in found.detail
+    found = compare(expected, torch.tensor([float("nan"), float("inf"), -float("inf")], dtype=torch.float64))
+    assert found.kind == "value" and "index [0]" in found.detail and "nan" in found.detail
+    assert not recwarn.list, "inf - inf is not close, and says so without a warning"
+
+
+def test_a_tensor_of_any_layout_and_shape_is_compared_by_its_values():
+    dense = torch.tensor([[0.0, 2.0], [3.0, 0.0]], dtype=torch.float64)
+    assert compare(dense, dense.to_sparse()) is None
+    assert compare(dense.t(), dense.t().contiguous()) is None  # a transposed view
+    found = compare(torch.tensor(2.0, dtype=torch.float64), torch.tensor(2.5, dtype=torch.float64))
+    assert found.kind == "value" and "index []" in found.detail  # a 0-d tensor
+
+
 def test_the_registry_follows_the_curriculum_order():
     modules = [e.module for e in EXERCISES.values()]
     assert modules == sorted(modules, key=list(CHAPTERS).index)
