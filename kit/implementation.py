@@ -106,17 +106,23 @@ class Implementation:
                                                 f"{self.path(exercise.module)} still raises NotImplementedError") from None
         except Exception as exc:
             raise LearnerError("error", learner_traceback(exc, self.folder), in_call=True) from None
+        if unchanged(args, given):
+            return answer, None
         names = exercise.parameter_names()
-        changed = next((n for n, a, g in zip(names, args, given) if not unchanged(a, g)), None)
-        return answer, changed
+        return answer, next((n for n, a, g in zip(names, args, given) if not unchanged(a, g)), None)
+
+
+_PLAIN = frozenset({float, int, bool, str, type(None)})  # immutable: nothing to copy or check
 
 
 def copy_args(value):
     """Fresh tensors (in lists, tuples and dicts too) for the learner, so the originals stay."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, torch.Tensor):
         return value.clone()
     if isinstance(value, (list, tuple)):
-        return type(value)(copy_args(v) for v in value)
+        return type(value)([copy_args(v) for v in value])
     if isinstance(value, dict):
         return {k: copy_args(v) for k, v in value.items()}
     return value
@@ -124,10 +130,17 @@ def copy_args(value):
 
 def unchanged(original, given) -> bool:
     """Whether the learner's copy still holds the original: an identity check, so bit-exact."""
+    if type(original) in _PLAIN:
+        return True
     if isinstance(original, torch.Tensor):
         return isinstance(given, torch.Tensor) and given.shape == original.shape and torch.equal(given, original)
     if isinstance(original, (list, tuple)):
-        return len(original) == len(given) and all(unchanged(o, g) for o, g in zip(original, given))
+        if len(original) != len(given):
+            return False
+        for o, g in zip(original, given):
+            if not unchanged(o, g):
+                return False
+        return True
     if isinstance(original, dict):
         return original.keys() == given.keys() and all(unchanged(original[k], given[k]) for k in original)
     return True
