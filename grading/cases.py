@@ -237,8 +237,9 @@ def _record_in_workers(todo: list[str], jobs: int) -> dict[str, Cases]:
 def _worker(sock: socket.socket) -> None:
     """A trusted process: draw the exercises it is sent, send back their inputs and references."""
     from grading import wire
+    from grading.sandbox import forked
 
-    torch.set_num_threads(1)
+    forked()
     while True:
         eid = pickle.loads(wire.recv(sock))
         if eid is None:

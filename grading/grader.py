@@ -8,6 +8,7 @@ so hypothesis shrinks the input and the student reads the very message `pytest -
 """
 from __future__ import annotations
 
+import gc
 import queue
 import shutil
 import sys
@@ -294,6 +295,7 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
         for i, submission in enumerate(submissions):
             prepare(submission, work / f"s{i:05d}")
         cases = cases_module.record_all(exercises, jobs, cache)
+        gc.freeze()  # the cases and every module: the collector need not walk them again
         results: dict[int, StudentResult] = {}
         jobs = max(1, min(jobs, len(submissions)))
         checkers: queue.Queue = queue.Queue()
