@@ -129,12 +129,20 @@ def _kit_sources(root: Path, names: list[str]) -> set[Path]:
         for path in (root.joinpath(*parts).with_suffix(".py"), root.joinpath(*parts, "__init__.py")):
             if path.is_file() and path not in seen:
                 seen.add(path)
-                for node in ast.walk(ast.parse(path.read_bytes())):
-                    if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "kit":
-                        todo += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-                    elif isinstance(node, ast.Import):
-                        todo += [a.name for a in node.names if a.name.split(".")[0] == "kit"]
+                todo += _kit_imports(path)
     return seen
+
+
+@functools.cache
+def _kit_imports(path: Path) -> list[str]:
+    """The kit modules a kit file imports (each file is parsed once, for all chapters)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "kit":
+            found += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "kit"]
+    return found
 
 
 def _cache_file(cache: Path, exercise) -> Path:
@@ -158,10 +166,18 @@ def _save(cache: Path | None, cases: Cases) -> None:
         cache.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=cache, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump((cases.inputs, cases.expected), f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(_pickle_cases(cases.inputs, cases.expected))
         os.replace(temporary, _cache_file(cache, cases.exercise))
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def _pickle_cases(*parts) -> bytes:
+    """Tensors as their bytes (grading/wire.py): torch's own pickling of the ~12,000 small
+    tensors of a class's cases takes seconds to load, this a twentieth of that."""
+    from grading.wire import pickle_arguments
+
+    return pickle_arguments(parts)
 
 
 # ---- drawing in parallel -------------------------------------------------------------------
@@ -193,7 +209,7 @@ def record_all(ids: list[str], jobs: int = 1, cache: Path | None = None) -> dict
 
 def _record_in_workers(todo: list[str], jobs: int) -> dict[str, Cases]:
     from grading import wire
-    from grading.sandbox import context
+    from grading.forkserver import context
 
     queue = list(reversed(todo))  # the later chapters draw the larger inputs: start with them
     drawn, workers = {}, []
@@ -212,11 +228,12 @@ def _record_in_workers(todo: list[str], jobs: int) -> dict[str, Cases]:
             for key, _ in selector.select():
                 sock = key.fileobj
                 try:
-                    eid, payload = pickle.loads(wire.recv(sock))  # a trusted process: see the docstring
+                    reply = pickle.loads(wire.recv(sock))  # a trusted process: see the docstring
                 except EOFError:
                     raise RecordError("a process drawing the inputs died") from None
+                eid, *payload = reply
                 if eid is None:
-                    raise RecordError(payload)
+                    raise RecordError(payload[0])
                 drawn[eid] = _cases(EXERCISES[eid], *payload)
                 if queue:
                     wire.send(sock, pickle.dumps(queue.pop(0)))
@@ -246,7 +263,6 @@ def _worker(sock: socket.socket) -> None:
             return
         try:
             cases = record(EXERCISES[eid])
-            reply = (eid, (cases.inputs, cases.expected))
+            wire.send(sock, _pickle_cases(eid, cases.inputs, cases.expected))
         except RecordError as error:
-            reply = (None, str(error))
-        wire.send(sock, pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+            wire.send(sock, pickle.dumps((None, str(error))))
