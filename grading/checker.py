@@ -17,7 +17,7 @@ from grading import wire
 
 class Checker:
     def __init__(self, cases: dict):
-        from grading.sandbox import context
+        from grading.forkserver import context
 
         parent, child = socket.socketpair()
         self.process = context().Process(target=checker_main, args=(child,), daemon=True, name="kit-grade-check")

@@ -98,7 +98,9 @@ def _interrupt(signum, frame):
 
 
 def grade(args) -> int:
-    # the heavy imports (torch) only once the command line is known to be right
+    from grading import forkserver
+
+    forkserver.start()  # it imports torch (~3 s) on one core while this process does on the other
     from grading import rubric
     from grading.submissions import SubmissionsError, discover
 

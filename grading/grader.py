@@ -24,10 +24,10 @@ from kit.check import ExerciseFailure, attempt, check
 from kit.implementation import LearnerError
 from kit.registry import EXERCISES
 from grading import cases as cases_module
-from grading import scan, verdict, wire
+from grading import forkserver, scan, verdict, wire
 from grading.checker import Checker
 from grading.sandbox import (AUTOGRAD, CRASHED, Breach, Limits, Sandbox, become_subreaper, clock_ticks,
-                             sweep_orphans, warm_up)
+                             sweep_orphans)
 from grading.submissions import Submission, prepare
 from grading.verdict import LEARNER_STATUSES, PASSED, failure_label
 
@@ -288,7 +288,7 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
     exercises = list(exercises or EXERCISES)
     Sandbox.stopping = False
     since = clock_ticks()
-    warm_up()  # the forkserver imports torch while this process draws the inputs
+    forkserver.start()  # started already by `kit grade`; the forkserver imports torch meanwhile
     become_subreaper()
     work = Path(tempfile.mkdtemp(prefix="kit-grade-"))
     try:

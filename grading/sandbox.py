@@ -44,6 +44,7 @@ import torch
 import kit.registry
 from kit.implementation import Implementation, LearnerError
 from grading import landlock, verdict, wire
+from grading.forkserver import context
 
 # kinds of failure a sandbox reports, beside the learner statuses of kit.check
 TIMEOUT, OUT_OF_MEMORY, CRASHED, EXITED, OUTPUT_LIMIT, AUTOGRAD = (
@@ -286,28 +287,6 @@ class Breach(Exception):
     def __init__(self, status: str, text: str):
         super().__init__(text)
         self.status, self.text = status, text
-
-
-_context = None
-
-
-def context():
-    """The forkserver context every child comes from, started once per grading process."""
-    global _context
-    if _context is None:
-        import multiprocessing
-
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["__main__", "grading.sandbox", "grading.cases", "grading.checker"])
-    return _context
-
-
-def warm_up() -> None:
-    """Start the forkserver now (it imports torch), so it boots while the grader works."""
-    from multiprocessing import forkserver
-
-    context()
-    forkserver.ensure_running()
 
 
 class Sandbox:
