@@ -7,8 +7,8 @@ where its answer is wrong. `record` runs `check` itself, with an implementation 
 torch's answer and writes down every input it is asked about: the very sequence
 `pytest --impl SUBMISSION --hypothesis-profile grading` would try, with its references.
 
-Drawing the inputs is the costly part of grading (hypothesis builds ~150 inputs per exercise,
-and some references train a network), so `record_all`
+Drawing the inputs costs about 24 s of CPU (hypothesis builds ~150 inputs per exercise, and
+some references train a network), as much as grading 20 students, so `record_all`
 - draws the exercises in parallel, in trusted processes forked from the grader's forkserver
   before any submission runs (they send back pickles, which the grader may trust: no
   student code ever ran in them);
