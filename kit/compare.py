@@ -1,7 +1,8 @@
 """How a learner's answer is compared with torch's: one tolerance table, one comparison.
 
 A value passes when |yours - torch| <= atol + rtol * |torch|, elementwise, the rule of
-`math.isclose` and `torch.allclose`. Kinds (float, tensor, tuple, dict), dtypes and shapes
+`math.isclose` and `torch.allclose`; where torch's value is infinite, only the same infinity
+passes, and NaN never does. Kinds (float, tensor, tuple, dict), dtypes and shapes
 are checked before any number, so a wrong kind is reported as such and never as a value.
 
 The tolerance table. Every row is float64; the reference is torch.autograd in float64.
