@@ -354,6 +354,21 @@ def test_nan_and_other_kinds_cross_the_wire():
     assert wire.decode(wire.loads(wire.dumps(wire.encode(numpy.float64(2.5))))) == 2.5
 
 
+@pytest.mark.parametrize("tensor", [
+    torch.tensor([[1.0, -2.5], [3.0, 4.0]], dtype=torch.float64).t(), torch.tensor(2.0, dtype=torch.float64),
+    torch.zeros(0, 3, dtype=torch.float64), torch.tensor([[3, 1]], dtype=torch.int64), torch.tensor([True, False]),
+    torch.tensor([1.0, 2.0], dtype=torch.float32), torch.tensor([1 + 2j], dtype=torch.complex128),
+])
+def test_arguments_reach_the_submission_as_the_same_writable_tensors(tensor):
+    import pickle
+
+    original = tensor.clone()
+    back, = pickle.loads(wire.pickle_arguments((tensor,)))
+    assert back.dtype == tensor.dtype and back.shape == tensor.shape and torch.equal(back, tensor)
+    back.zero_()  # the learner's copy may be changed in place, and the sender's stays
+    assert not back.any() and torch.equal(tensor, original)
+
+
 @pytest.mark.parametrize("text", [
     b'{"tensor": {"dtype": "float64", "shape": [3], "data": [1.0]}}',
     b'{"tensor": {"dtype": "evil", "shape": [1], "data": [1.0]}}',
