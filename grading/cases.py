@@ -43,6 +43,7 @@ import kit.profiles  # noqa: F401  (registers the grading profile)
 from kit.check import check
 from kit.implementation import copy_args
 from kit.registry import EXERCISES
+from grading import wire
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,7 @@ class Cases:
 
 
 def _cases(exercise, inputs: tuple, expected: tuple) -> Cases:
-    from grading.wire import pickle_arguments
-
-    return Cases(exercise, inputs, expected, len(exercise.examples), pickle_arguments(inputs))
+    return Cases(exercise, inputs, expected, len(exercise.examples), wire.pickle_arguments(inputs))
 
 
 class _Recorder:
@@ -175,9 +174,7 @@ def _save(cache: Path | None, cases: Cases) -> None:
 def _pickle_cases(*parts) -> bytes:
     """Tensors as their bytes (grading/wire.py): torch's own pickling of the ~12,000 small
     tensors of a class's cases takes seconds to load, this a twentieth of that."""
-    from grading.wire import pickle_arguments
-
-    return pickle_arguments(parts)
+    return wire.pickle_arguments(parts)
 
 
 # ---- drawing in parallel -------------------------------------------------------------------
@@ -208,7 +205,6 @@ def record_all(ids: list[str], jobs: int = 1, cache: Path | None = None) -> dict
 
 
 def _record_in_workers(todo: list[str], jobs: int) -> dict[str, Cases]:
-    from grading import wire
     from grading.forkserver import context
 
     queue = list(reversed(todo))  # the later chapters draw the larger inputs: start with them
@@ -253,7 +249,6 @@ def _record_in_workers(todo: list[str], jobs: int) -> dict[str, Cases]:
 
 def _worker(sock: socket.socket) -> None:
     """A trusted process: draw the exercises it is sent, send back their inputs and references."""
-    from grading import wire
     from grading.sandbox import forked
 
     forked()

@@ -160,8 +160,9 @@ def forked() -> None:
 
     The objects it inherits (torch's, hypothesis's, the kit's: ~180,000) are never garbage;
     frozen, a full collection no longer walks them all (0.14 s each, copying their pages), which
-    a submission that keeps many objects alive would otherwise trigger again and again. One thread, like the grader's
-    references: tensors this small gain nothing from more, and the cores go to other students."""
+    a submission that keeps many objects alive would otherwise trigger again and again.
+    One thread, like the grader's references: tensors this small gain nothing from more, and
+    the cores go to other students."""
     gc.freeze()
     torch.set_num_threads(1)
 
