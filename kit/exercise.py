@@ -9,15 +9,12 @@ from typing import Any, Callable
 
 from hypothesis.strategies import SearchStrategy
 
+from kit.drivers import call_function
+
 
 @functools.cache
 def _parameter_names(function) -> tuple[str, ...]:  # inspect.signature is slow, and asked often
     return tuple(inspect.signature(function).parameters)
-
-
-def call_function(module: ModuleType, name: str, args: tuple) -> Any:
-    """The default way to run an exercise: call the learner's function with the arguments."""
-    return getattr(module, name)(*args)
 
 
 @dataclass(frozen=True)

@@ -31,89 +31,19 @@ node made from it. The answer is `{"out.data", "out.grad", "a.grad", ...}` for e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from numbers import Real
 
 import hypothesis.strategies as st
 import torch
 
 from kit.diagnosis import Misconception
+from kit.drivers import OPERATIONS, Graph, Held, SameAsA, held_grads, make_operands, run_step
 from kit.exercise import Exercise
+from kit.known_engine import LOCAL_DERIVATIVES, known_engine, run_backward, sigmoid
 from kit.reference import as_tensor, leaf, nudged
 from kit.strategies import positive, reals, upstream
 
-# Each operation, written once; the same lambda builds a learner's Value node and a torch node.
-OPERATIONS = {
-    "add": lambda x, y: x + y,
-    "mul": lambda x, y: x * y,
-    "pow": lambda x, n: x ** n,
-    "exp": lambda x: x.exp(),
-    "log": lambda x: x.log(),
-    "relu": lambda x: x.relu(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "tanh": lambda x: x.tanh(),
-    "neg": lambda x: -x,
-    "sub": lambda x, y: x - y,
-    "truediv": lambda x, y: x / y,
-}
-
-# How each operation reads in Python, for the learner's messages.
-SPELLING = {
-    "add": "{} + {}", "mul": "{} * {}", "pow": "{} ** {}", "exp": "{}.exp()", "log": "{}.log()",
-    "relu": "{}.relu()", "sigmoid": "{}.sigmoid()", "tanh": "{}.tanh()", "neg": "-{}",
-    "sub": "{} - {}", "truediv": "{} / {}",
-}
-
-
 # ---------------------------------------------------------------------------------------------
 # One operation: its inputs, the driver and the torch reference.
-
-@dataclass(frozen=True)
-class Held:
-    """An input Value that already holds a gradient: Value(data) with .grad = grad."""
-
-    data: float
-    grad: float
-
-    def __repr__(self) -> str:
-        return f"Value({self.data!r}, grad={self.grad!r})"
-
-
-@dataclass(frozen=True)
-class SameAsA:
-    """The second input is the first one again: a * a, a + a."""
-
-    def __repr__(self) -> str:
-        return "a"
-
-
-def _inputs(args, make) -> list:
-    """The operands of one operation: `make(held)` for a Held, a again for SameAsA, numbers as they are."""
-    made = []
-    for x in args:
-        made.append(make(x) if isinstance(x, Held) else made[0] if isinstance(x, SameAsA) else x)
-    return made
-
-
-def _grads(args, made, grad) -> dict:
-    return {f"{key}.grad": grad(m) for key, x, m in zip("ab", args, made) if isinstance(x, Held)}
-
-
-def run_step(module, name, args) -> dict:
-    """Driver: one operation with the learner's Value, then `out._backward()` once."""
-    *operands, out_grad = args
-
-    def make(held):
-        value = module.Value(held.data)
-        value.grad = held.grad
-        return value
-
-    made = _inputs(operands, make)
-    out = OPERATIONS[name](*made)
-    out.grad = out_grad
-    out._backward()
-    return {"out.data": out.data, **_grads(operands, made, lambda v: v.grad)}
-
 
 def torch_step(operation: str, operands, out_grad) -> dict:
     """The same step in torch: each input's .grad is set first, and backward adds into it."""
@@ -122,12 +52,12 @@ def torch_step(operation: str, operands, out_grad) -> dict:
         t.grad = as_tensor(float(held.grad))
         return t
 
-    made = _inputs(operands, make)
+    made = make_operands(operands, make)
     out = OPERATIONS[operation](*made)
     # out_grad·out, not out.backward(out_grad): the same numbers, and torch then skips a
     # check of the gradient's shape whose first use imports sympy (about a second)
     (out * float(out_grad)).backward()
-    return {"out.data": out.item(), **_grads(operands, made, lambda t: t.grad.item())}
+    return {"out.data": out.item(), **held_grads(operands, made, lambda t: t.grad.item())}
 
 
 def binary(operation: str):
@@ -179,106 +109,6 @@ def unary_inputs(data: st.SearchStrategy) -> st.SearchStrategy[tuple]:
 
 # ---------------------------------------------------------------------------------------------
 # Expression graphs for `backward`.
-
-@dataclass(frozen=True)
-class Graph:
-    """Leaves a, b, ... and steps: (operation, operands), where an int operand is an earlier
-    node (leaves first, then one node per step) and a float is a constant. The last node is out."""
-
-    leaves: tuple
-    steps: tuple
-
-    def names(self) -> list[str]:
-        count = len(self.leaves) + len(self.steps)
-        return [chr(ord("a") + i) for i in range(count - 1)] + ["out"]
-
-    def build(self, make_leaf) -> list:
-        nodes = [make_leaf(x) for x in self.leaves]
-        for operation, operands in self.steps:
-            nodes.append(OPERATIONS[operation](*(nodes[o] if isinstance(o, int) else o for o in operands)))
-        return nodes
-
-    def answer(self, nodes, data, grad) -> dict:
-        names = self.names()
-        leaves = {f"{names[i]}.grad": grad(nodes[i]) for i in range(len(self.leaves))}
-        return {"out.data": data(nodes[-1]), "out.grad": grad(nodes[-1]), **leaves}
-
-    def __repr__(self) -> str:
-        names = self.names()
-        lines = [f"{names[i]} = Value({x!r})" for i, x in enumerate(self.leaves)]
-        for i, (operation, operands) in enumerate(self.steps, start=len(self.leaves)):
-            shown = (names[o] if isinstance(o, int) else repr(o) for o in operands)
-            lines.append(f"{names[i]} = {SPELLING[operation].format(*shown)}")
-        return "; ".join(lines + ["out.backward()"])
-
-
-# The learner's methods that make a graded node: method -> (operation, operands swapped?)
-GRADED_METHODS = {
-    "__add__": ("add", False), "__radd__": ("add", True),
-    "__mul__": ("mul", False), "__rmul__": ("mul", True),
-    "__pow__": ("pow", False),
-    "exp": ("exp", False), "log": ("log", False), "relu": ("relu", False),
-    "sigmoid": ("sigmoid", False), "tanh": ("tanh", False),
-}
-
-
-def _sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
-
-
-# d out / d operand for each graded operation, from the operands' numbers: the kit's own, by
-# hand, because drivers run where autograd is blocked (the grading sandbox). Every self-test
-# run checks them against torch: the solution's backward() passes only if they are right.
-LOCAL_DERIVATIVES = {
-    "add": lambda x, y: (1.0, 1.0),
-    "mul": lambda x, y: (y, x),
-    "pow": lambda x, n: (n * x ** (n - 1), 0.0),
-    "exp": lambda x: (math.exp(x),),
-    "log": lambda x: (1 / x,),
-    "relu": lambda x: (1.0 if x > 0 else 0.0,),
-    "sigmoid": lambda x: (_sigmoid(x) * (1 - _sigmoid(x)),),
-    "tanh": lambda x: (1 - math.tanh(x) ** 2,),
-}
-
-
-def known_backward(out, operation: str, operands: tuple):
-    """A correct `_backward` for `out = operation(*operands)`; numbers among the operands are constants."""
-    numbers = [x if isinstance(x, Real) else float(x.data) for x in operands]
-    locals_ = LOCAL_DERIVATIVES[operation](*numbers)
-    shares = [(x, local) for x, local in zip(operands, locals_) if not isinstance(x, Real)]
-
-    def _backward():
-        for parent, local in shares:
-            parent.grad += out.grad * local
-    return _backward
-
-
-def known_engine(Value):
-    """The learner's Value, with every graded operation's `_backward` replaced by a correct one."""
-    def wrap(method, operation, swapped):
-        learners = getattr(Value, method)
-
-        def known(self, *args):
-            out = learners(self, *args)
-            if type(out) in Value.__mro__[:-1]:  # the learner's class (or one it extends)
-                out.__class__ = Known
-            operands = (*args, self) if swapped else (self, *args)
-            out._backward = known_backward(out, operation, operands)
-            return out
-        return known
-
-    methods = {m: wrap(m, *how) for m, how in GRADED_METHODS.items() if hasattr(Value, m)}
-    Known = type(Value.__name__, (Value,), {"__slots__": (), **methods})
-    return Known
-
-
-def run_backward(module, name, args) -> dict:
-    """Driver: the graph built with fresh Values (every grad 0), then `out.backward()`."""
-    (graph,) = args
-    nodes = graph.build(known_engine(module.Value))
-    nodes[-1].backward()
-    return graph.answer(nodes, lambda v: v.data, lambda v: v.grad)
-
 
 def backward(graph):
     nodes = graph.build(leaf)
@@ -399,7 +229,7 @@ def step_estimate(operation: str):
 
         def out_at(*data):
             moved = iter(data)
-            inputs = _inputs(operands, lambda held: as_tensor(float(next(moved))))
+            inputs = make_operands(operands, lambda held: as_tensor(float(next(moved))))
             return OPERATIONS[operation](*inputs).item()
 
         held_inputs = [(key, x) for key, x in zip("ab", operands) if isinstance(x, Held)]
@@ -439,7 +269,7 @@ class Plain:
         return Plain(self.data if self.data > 0 else 0.0, (self,))
 
     def sigmoid(self):
-        return Plain(_sigmoid(self.data), (self,))
+        return Plain(sigmoid(self.data), (self,))
 
     def tanh(self):
         return Plain(math.tanh(self.data), (self,))

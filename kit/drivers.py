@@ -1,0 +1,122 @@
+"""How the learner's code is driven: the only kit code, beside kit.implementation, that a
+grading child runs (grading/child.py), so nothing here may know an answer.
+
+`call_function` is the default driver: call the learner's function with the arguments.
+Chapter 7's step exercises build one operation with the learner's `Value` (`run_step`), and
+its inputs (`Held`, `SameAsA`, `Graph`) are plain data that both the driver and the torch
+reference read. A driver that must know answers (chapter 7's `run_backward`, which supplies
+correct local derivatives so that only the traversal is graded) lives elsewhere
+(kit/known_engine.py), and the grader runs it in a process of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+def call_function(module: ModuleType, name: str, args: tuple) -> Any:
+    """The default way to run an exercise: call the learner's function with the arguments."""
+    return getattr(module, name)(*args)
+
+
+# Each operation, written once; the same lambda builds a learner's Value node and a torch node.
+OPERATIONS = {
+    "add": lambda x, y: x + y,
+    "mul": lambda x, y: x * y,
+    "pow": lambda x, n: x ** n,
+    "exp": lambda x: x.exp(),
+    "log": lambda x: x.log(),
+    "relu": lambda x: x.relu(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "tanh": lambda x: x.tanh(),
+    "neg": lambda x: -x,
+    "sub": lambda x, y: x - y,
+    "truediv": lambda x, y: x / y,
+}
+
+# How each operation reads in Python, for the learner's messages.
+SPELLING = {
+    "add": "{} + {}", "mul": "{} * {}", "pow": "{} ** {}", "exp": "{}.exp()", "log": "{}.log()",
+    "relu": "{}.relu()", "sigmoid": "{}.sigmoid()", "tanh": "{}.tanh()", "neg": "-{}",
+    "sub": "{} - {}", "truediv": "{} / {}",
+}
+
+
+@dataclass(frozen=True)
+class Held:
+    """An input Value that already holds a gradient: Value(data) with .grad = grad."""
+
+    data: float
+    grad: float
+
+    def __repr__(self) -> str:
+        return f"Value({self.data!r}, grad={self.grad!r})"
+
+
+@dataclass(frozen=True)
+class SameAsA:
+    """The second input is the first one again: a * a, a + a."""
+
+    def __repr__(self) -> str:
+        return "a"
+
+
+def make_operands(args, make) -> list:
+    """The operands of one operation: `make(held)` for a Held, a again for SameAsA, numbers as they are."""
+    made = []
+    for x in args:
+        made.append(make(x) if isinstance(x, Held) else made[0] if isinstance(x, SameAsA) else x)
+    return made
+
+
+def held_grads(args, made, grad) -> dict:
+    return {f"{key}.grad": grad(m) for key, x, m in zip("ab", args, made) if isinstance(x, Held)}
+
+
+def run_step(module, name, args) -> dict:
+    """Driver: one operation with the learner's Value, then `out._backward()` once."""
+    *operands, out_grad = args
+
+    def make(held):
+        value = module.Value(held.data)
+        value.grad = held.grad
+        return value
+
+    made = make_operands(operands, make)
+    out = OPERATIONS[name](*made)
+    out.grad = out_grad
+    out._backward()
+    return {"out.data": out.data, **held_grads(operands, made, lambda v: v.grad)}
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Leaves a, b, ... and steps: (operation, operands), where an int operand is an earlier
+    node (leaves first, then one node per step) and a float is a constant. The last node is out."""
+
+    leaves: tuple
+    steps: tuple
+
+    def names(self) -> list[str]:
+        count = len(self.leaves) + len(self.steps)
+        return [chr(ord("a") + i) for i in range(count - 1)] + ["out"]
+
+    def build(self, make_leaf) -> list:
+        nodes = [make_leaf(x) for x in self.leaves]
+        for operation, operands in self.steps:
+            nodes.append(OPERATIONS[operation](*(nodes[o] if isinstance(o, int) else o for o in operands)))
+        return nodes
+
+    def answer(self, nodes, data, grad) -> dict:
+        names = self.names()
+        leaves = {f"{names[i]}.grad": grad(nodes[i]) for i in range(len(self.leaves))}
+        return {"out.data": data(nodes[-1]), "out.grad": grad(nodes[-1]), **leaves}
+
+    def __repr__(self) -> str:
+        names = self.names()
+        lines = [f"{names[i]} = Value({x!r})" for i, x in enumerate(self.leaves)]
+        for i, (operation, operands) in enumerate(self.steps, start=len(self.leaves)):
+            shown = (names[o] if isinstance(o, int) else repr(o) for o in operands)
+            lines.append(f"{names[i]} = {SPELLING[operation].format(*shown)}")
+        return "; ".join(lines + ["out.backward()"])
