@@ -1,22 +1,33 @@
-"""The grade book: grades.csv, results.json and report.html per student, index.html for the class.
+"""The grade book: grades.csv, index.html for the class, students/<folder>/results.json and
+report.html per student (the folder: `student_folder`), canvas.csv and moodle.csv if asked for.
 
 Everything is written from the grader's own results. Every text that came from a student
-(messages quote their exceptions and values, their printed output, file names, ids) is
-escaped with html.escape and truncated; the pages are self-contained (inline CSS and SVG).
+(ids, which are file names and may hold any character but '/' and NUL; messages quoting their
+exceptions and values; their printed output; file names) is inert wherever it lands:
+- in the pages, escaped with html.escape, its control characters shown (`printable`), truncated;
+  links point to folders named by `student_folder`, never to a student's text;
+- in the CSV files, on one line (`printable`) and never a formula (`_cell`);
+- in results.json, JSON-escaped, with lone surrogates (bytes of a name that are not UTF-8) shown;
+- on the terminal (grading/cli.py, the progress bar), through `printable` (grading/text.py).
+The pages are self-contained (inline CSS and SVG).
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
+import re
 import statistics
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
 from kit.registry import CHAPTERS, EXERCISES
 from grading.grader import PASSED, StudentResult
+from grading.text import printable, visible
 
 MAX_FEEDBACK = 3000
 MAX_PRINTED = 2000
@@ -32,8 +43,29 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
 
 
-def esc(text: str, limit: int = 300) -> str:
-    return html.escape(clip(str(text), limit))
+def esc(text: str, limit: int = 300, keep: str = "\n\t") -> str:
+    """Student text for a page: control characters shown (`keep`: those that stay), truncated, escaped."""
+    return html.escape(clip(printable(str(text), keep), limit))
+
+
+STUDENTS_FOLDER = "students"  # OUT/students/<folder>/: beside the grade book's own files there is no student's
+_DEVICES = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?")  # names Windows (and so SMB, NTFS) refuses
+
+
+def student_folder(student: str) -> str:
+    """The name of a student's folder under OUT/students/, from the id alone.
+
+    A plain id (lowercase ASCII letters, digits, . _ -; a letter or digit first, no "." last; up
+    to 64; not a Windows device name like "con") is its own folder: students/ada/. Any other id
+    (".", "..", "Ada", "José", "x\\rbob", a long one) is its ASCII letters and digits, "~" and 16
+    hex digits of its SHA-256: students/Jos_~24c2ab65b7adab7e/. No plain name holds "~", two
+    hashed ones differ in their hash, plain names are lowercase: no two ids share a folder, even
+    on a file system blind to case, and every folder name is valid on any file system."""
+    if (re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", student) and not student.endswith(".")
+            and not _DEVICES.fullmatch(student)):
+        return student
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{re.sub(r'[^A-Za-z0-9]+', '_', student)[:40]}~{digest}"
 
 
 def write_all(out: Path, students: list[StudentResult], formats: tuple[str, ...] = ()) -> None:
@@ -45,8 +77,8 @@ def write_all(out: Path, students: list[StudentResult], formats: tuple[str, ...]
         if name in LMS_EXPORTS:
             (out / f"{name}.csv").write_text(LMS_EXPORTS[name](students), encoding="utf-8")
     for student in students:
-        folder = out / student.student
-        folder.mkdir()
+        folder = out / STUDENTS_FOLDER / student_folder(student.student)
+        folder.mkdir(parents=True)
         (folder / "results.json").write_text(json.dumps(results_json(student), indent=2, ensure_ascii=False) + "\n",
                                              encoding="utf-8")
         (folder / "report.html").write_text(student_html(student), encoding="utf-8")
@@ -60,8 +92,18 @@ def graded(students: list[StudentResult]) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula (a student id like "=HYPERLINK(...)")."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A student's text as a CSV cell: on one line (`printable`: a CR or LF in an id cannot start
+    a row) and never a formula, as OWASP advises against CSV injection: a ' before = + - @ at its
+    start, also after spaces or quotes, or in a full-width form (＝), and so after each ',' and ';'
+    in it, where a spreadsheet that splits at ';' (many locales) or a naive reader starts a cell.
+    Tab and CR, OWASP's other two, are escaped by `printable`."""
+    parts = re.split("([,;])", printable(text))
+    return "".join("'" + part if _formula(part) else part for part in parts)
+
+
+def _formula(part: str) -> bool:
+    first = unicodedata.normalize("NFKC", re.sub(r"^[\s\"']+", "", part)[:1])
+    return first[:1] in ("=", "+", "-", "@")
 
 
 def grades_csv(students: list[StudentResult], ids: list[str]) -> str:
@@ -113,21 +155,32 @@ def _feedback(result) -> str:
     return clip(text, MAX_FEEDBACK + MAX_PRINTED)
 
 
-def results_json(student: StudentResult) -> dict:
-    """Gradescope's results.json: tests[] carry the kit's status in extra_data."""
-    tests = [{
+def _unicode(text: str) -> str:
+    """Text a UTF-8 file can hold: a lone surrogate shown as `printable` shows it, the rest as it is
+    (JSON escapes the controls itself)."""
+    return re.sub("[\ud800-\udfff]", lambda match: visible(match[0]), text)
+
+
+def test_entry(r) -> dict:
+    """One exercise as a test of Gradescope's results.json; the kit's status in extra_data."""
+    return {
         "name": r.exercise,
         "score": number(r.score),
         "max_score": number(r.max_score),
         "status": "passed" if r.status == PASSED else "failed",
-        "output": _feedback(r),
+        "output": _unicode(_feedback(r)),
         "extra_data": {"kit_status": r.status},
-    } for r in student.results]
+    }
+
+
+def results_json(student: StudentResult) -> dict:
+    """Gradescope's results.json: a test per exercise (`test_entry`)."""
+    tests = [test_entry(r) for r in student.results]
     summary = f"{number(student.score)} of {number(student.max_score)} points"
     if student.problem:
         summary += f". {clip(student.problem, 500)}"
     return {"score": number(student.score), "max_score": number(student.max_score),
-            "output": summary, "tests": tests}
+            "output": _unicode(summary), "tests": tests}
 
 
 CSS = """
@@ -149,7 +202,7 @@ def _page(title: str, body: str) -> str:
 
 
 def student_html(student: StudentResult) -> str:
-    name = esc(student.student, 100)
+    name = esc(student.student, 100, keep="")
     parts = [f"<h1>{name}: {number(student.score)} / {number(student.max_score)} points</h1>"]
     if student.source:
         parts.append(f"<p class=\"muted\">Graded the modules in {esc(student.source, 200)}.</p>")
@@ -175,8 +228,8 @@ def student_html(student: StudentResult) -> str:
             parts.append(f"<tr><td>{esc(EXERCISES[r.exercise].name)}</td><td class=\"status {css}\">{esc(r.status)}</td>"
                          f"<td class=\"num\">{number(r.score)} / {number(r.max_score)}</td><td>{feedback}</td></tr>")
         parts.append("</table>")
-    parts.append("<p class=\"muted\"><a href=\"../index.html\">the whole class</a></p>")
-    return _page(f"{student.student}: backprop-kit grades", "\n".join(parts))
+    parts.append("<p class=\"muted\"><a href=\"../../index.html\">the whole class</a></p>")
+    return _page(f"{clip(printable(student.student), 100)}: backprop-kit grades", "\n".join(parts))
 
 
 def _histogram(scores: list[float], maximum: float, bins: int = 10) -> str:
@@ -225,8 +278,8 @@ def index_html(students: list[StudentResult]) -> str:
                  "<th class=\"num\">passed</th><th>note</th></tr>")
     for s in students:
         passed = sum(r.status == PASSED for r in s.results)
-        href = quote(s.student, safe="") + "/report.html"
-        parts.append(f"<tr><td><a href=\"{html.escape(href)}\">{esc(s.student, 100)}</a></td>"
+        href = f"{STUDENTS_FOLDER}/{quote(student_folder(s.student), safe='')}/report.html"
+        parts.append(f"<tr><td><a href=\"{html.escape(href)}\">{esc(s.student, 100, keep='')}</a></td>"
                      f"<td class=\"num\">{number(s.score)} / {number(s.max_score)}</td>"
                      f"<td class=\"num\">{passed} / {len(s.results)}</td><td>{esc(s.problem, 200)}</td></tr>")
     parts.append("</table>")

@@ -38,3 +38,4 @@ def test_the_formats_asked_for_are_written_beside_grades_csv(tmp_path):
     write_all(tmp_path / "out", CLASS, ("csv", "moodle"))
     written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())
     assert written == ["grades.csv", "index.html", "moodle.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == ["students"]
