@@ -2,9 +2,10 @@
 
 - learner (default for `pytest`): quick, remembers failing inputs in .hypothesis/ so the
   next run tries them first.
-- grading (`--hypothesis-profile grading`, used by `kit grade` and the self-tests): thorough,
-  derandomized and database-free, so every submission sees the same inputs and a regrade
-  gives the same grades.
+- grading (`--hypothesis-profile grading`, and the self-tests): thorough, derandomized and
+  database-free, so every run tries the same inputs: a learner's rehearsal of grading.
+  `kit grade` draws with these settings from the instructor's seed instead (grading/cases.py):
+  the graded inputs are the same in every run, yet not the ones this profile shows.
 """
 from hypothesis import HealthCheck, Verbosity, settings
 
