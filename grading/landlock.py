@@ -11,6 +11,7 @@ a no-op that returns 0, and the other limits of the sandbox still hold.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 
 # syscall numbers are the same on every architecture for these three
@@ -43,10 +44,20 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+@functools.cache
+def libc():
+    """The C library, with the functions the sandbox calls looked up once. A grading child locks
+    itself down after autograd is blocked, when ctypes may look up no symbol any more
+    (grading/autograd_block.py): the zygote calls this first (grading/lockdown.py: prepare)."""
+    found = ctypes.CDLL(None, use_errno=True)
+    for name in ("syscall", "prctl", "capset"):
+        getattr(found, name)  # ctypes keeps what it looked up on the object
+    return found
+
+
 def abi_version() -> int:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        version = libc.syscall(CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
+        version = libc().syscall(CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
     except (OSError, AttributeError):
         return 0
     return max(version, 0)
@@ -57,29 +68,29 @@ def restrict(read_only: list[str], read_write: list[str]) -> int:
     abi = abi_version()
     if abi < 1:
         return 0
-    libc = ctypes.CDLL(None, use_errno=True)
+    lib = libc()
     every = _fs_rights(abi)
     attr = _RulesetAttr(handled_access_fs=every,
                         handled_access_net=3 if abi >= 4 else 0,  # BIND_TCP | CONNECT_TCP
                         scoped=3 if abi >= 6 else 0)  # ABSTRACT_UNIX_SOCKET | SIGNAL
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
-    ruleset = libc.syscall(CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+    ruleset = lib.syscall(CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
         for paths, rights in ((read_only, READ), (read_write, every)):
             for path in paths:
-                _allow(libc, ruleset, path, rights)
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                _allow(lib, ruleset, path, rights)
+        if lib.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-        if libc.syscall(RESTRICT_SELF, ruleset, 0) != 0:
+        if lib.syscall(RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
     return abi
 
 
-def _allow(libc, ruleset: int, path: str, rights: int) -> None:
+def _allow(lib, ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
@@ -88,7 +99,7 @@ def _allow(libc, ruleset: int, path: str, rights: int) -> None:
         if not os.path.isdir(path):
             rights &= FILE_RIGHTS
         rule = _PathBeneath(allowed_access=rights, parent_fd=fd)
-        if libc.syscall(ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
+        if lib.syscall(ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
     finally:
         os.close(fd)
