@@ -43,7 +43,7 @@ class Checker:
 
 
 def checker_main(sock: socket.socket) -> None:
-    from grading.sandbox import forked
+    from grading.processes import forked
     from grading.verdict import judge, registered
 
     forked()

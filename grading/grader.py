@@ -5,18 +5,24 @@ sends back every answer; a checker process (grading/checker.py) compares them wi
 answers (kit.compare, with a torch no submission touched). Only when an answer is wrong or
 raises does the grader run `kit.check.check` against the student's process (`RemoteImpl`),
 so hypothesis shrinks the input and the student reads the very message `pytest --impl` gives.
+
+Each grading thread has a checker and a zygote of its own (grading/isolation.py) and grades
+one student at a time. Whatever goes wrong while one student is graded (the grader's own
+fault included) costs that student only: `grade_one` turns it into a reason in their report.
 """
 from __future__ import annotations
 
 import gc
+import os
 import queue
 import shutil
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kit import messages
@@ -24,14 +30,18 @@ from kit.check import ExerciseFailure, attempt, check
 from kit.implementation import LearnerError
 from kit.registry import EXERCISES
 from grading import cases as cases_module
-from grading import forkserver, scan, verdict, wire
+from grading import forkserver, lockdown, scan, verdict, wire
+from grading.cgroups import Cgroups
 from grading.checker import Checker
-from grading.sandbox import (AUTOGRAD, CRASHED, Breach, Limits, Sandbox, become_subreaper, clock_ticks,
-                             sweep_orphans)
-from grading.submissions import Submission, prepare
-from grading.verdict import LEARNER_STATUSES, PASSED, failure_label
+from grading.child import Spec, Target
+from grading.isolation import (PRELOADED_DRIVERS, UID_BASE, Setting, SettingError, Zygote, readable_roots,
+                               source_of)
+from grading.processes import become_subreaper, clock_ticks, sweep_orphans
+from grading.sandbox import Breach, Limits, Sandbox, reply_limit
+from grading.statuses import AUTOGRAD, CRASHED, GRADER_FAULT, LEARNER_STATUSES, PASSED, UNREADABLE
+from grading.submissions import Submission, prepare, remove_tree
+from grading.verdict import failure_label
 
-UNREADABLE = "unreadable"
 MAX_OUTPUT = 4000
 
 _hypothesis = threading.Lock()  # hypothesis runs one test at a time in a process
@@ -78,16 +88,16 @@ class _Abort(BaseException):
 class RemoteImpl:
     """`kit.check`'s implementation interface, answered by the student's process."""
 
-    def __init__(self, sandbox: Sandbox, budget: float):
-        self.sandbox, self.deadline = sandbox, time.monotonic() + budget
+    def __init__(self, sandbox: Sandbox, plan: Plan, budget: float):
+        self.sandbox, self.plan, self.deadline = sandbox, plan, time.monotonic() + budget
 
     def call(self, exercise, args):
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise _Abort()
         try:
-            reply = self.sandbox.request("call", exercise.id, wire.pickle_arguments((args,)),
-                                        timeout=min(left, self.sandbox.limits.timeout))
+            reply = self.sandbox.request("call", exercise.id, wire.pickle_arguments((args,)), self.plan.sources,
+                                         timeout=min(left, self.sandbox.limits.timeout), limit=self.plan.call_limit)
             answers, stop = verdict.answers(reply)
         except Exception:  # a breach, or a reply the grader cannot read
             raise _Abort() from None
@@ -95,8 +105,37 @@ class RemoteImpl:
             if stop["status"] in LEARNER_STATUSES:
                 raise learner_error(stop)
             raise _Abort()
+        if len(answers) != 1 or answers[0][1] not in (None, *exercise.parameter_names()):
+            raise _Abort()  # not the one answer asked for: the child is not to be believed
         answer, changed = answers[0]
         return answer, changed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the grader sends with an exercise, worked out once per class."""
+
+    sources: tuple  # (module, source) of a driver that knows answers; () for the preloaded ones
+    batch_limit: int  # the most a reply to the whole batch may weigh
+    call_limit: int  # the most a reply to one input may weigh
+
+    @property
+    def isolated(self) -> bool:
+        """Whether the exercise's driver knows answers: its child then runs nothing else."""
+        return bool(self.sources)
+
+
+def plan(cases) -> Plan:
+    exercise = cases.exercise
+    driver = exercise.run.__module__
+    sources = () if driver in PRELOADED_DRIVERS else ((driver, source_of(driver)),)
+    weights = [len(wire.dumps(wire.encode(answer))) for answer in cases.expected] or [0]
+    return Plan(sources, reply_limit(sum(weights)), reply_limit(max(weights)))
+
+
+def target(exercise) -> Target:
+    return Target(exercise.id, exercise.module, exercise.attribute, exercise.name,
+                  tuple(exercise.parameter_names()), (exercise.run.__module__, exercise.run.__name__))
 
 
 def learner_error(stop: dict) -> LearnerError:
@@ -117,12 +156,66 @@ class _Known:
         return self.answer, self.changed
 
 
+@dataclass
+class ClassRun:
+    """What every student of a class is graded with: made once, read by every thread."""
+
+    cases: dict  # exercise id -> grading.cases.Cases
+    plans: dict  # exercise id -> Plan
+    targets: dict  # exercise id -> Target, all the child knows of the exercises
+    points: dict
+    limits: Limits
+    setting: Setting
+    work: Path  # the prepared folders, one per student, and the capture files
+    cgroups: Cgroups | None
+
+    def policy(self, index: int, folder: Path) -> lockdown.Policy:
+        """How student `index`'s processes lock themselves down."""
+        uid = UID_BASE + index if self.setting.root else None
+        cpu = int(60 + 2 * self.limits.timeout * len(self.cases))  # a backstop: the grader keeps time
+        return lockdown.Policy(memory=self.limits.memory, processes=self.limits.processes,
+                               output=self.limits.output, cpu_seconds=cpu, uid=uid, gid=uid,
+                               readable=readable_roots() + (str(folder),), writable=())
+
+
+class Worker:
+    """A grading thread's trusted helpers: a checker, and a zygote for its students' processes."""
+
+    def __init__(self, run: ClassRun):
+        self.run = run
+        self.checker = Checker(run.cases)
+        self.zygote = self._zygote()
+
+    def _zygote(self) -> Zygote:
+        binds = self.run.cgroups.bind_paths() if self.run.cgroups else []
+        return Zygote(self.run.setting, self.run.work, binds)
+
+    def healthy(self) -> None:
+        """After a student: a zygote or checker that died is replaced, so the next student is not blamed."""
+        if not self.zygote.alive():
+            self.zygote.close()
+            self.zygote = self._zygote()
+        if not self.checker.process.is_alive():
+            self.checker.close()
+            self.checker = Checker(self.run.cases)
+
+    def close(self) -> None:
+        self.checker.close()
+        self.zygote.close()
+
+
 class StudentGrader:
-    def __init__(self, submission: Submission, work: Path, cases: dict, points: dict, limits: Limits,
-                 checker: Checker):
-        self.submission, self.cases, self.points, self.limits = submission, cases, points, limits
-        self.checker = checker
-        self.sandbox = Sandbox(submission.folder, work / f"{submission.folder.name}.out", limits)
+    def __init__(self, submission: Submission, index: int, run: ClassRun, worker: Worker, graded=None):
+        self.submission, self.index, self.run = submission, index, run
+        self.graded = graded  # called with (student, Result) as each exercise is graded
+        self.cases, self.points, self.limits = run.cases, run.points, run.limits
+        self.checker = worker.checker
+        self.cgroup = None
+        if run.cgroups is not None and not submission.problem:
+            self.cgroup = run.cgroups.student(f"s{index:05d}", run.limits.memory, run.limits.processes)
+        spec = Spec(str(submission.folder), run.targets, run.policy(index, submission.folder))
+        capture = run.work / "captures" / f"s{index:05d}.out"
+        self.sandbox = Sandbox(worker.zygote, spec, capture, run.limits, self.cgroup)
         self.module_stop: dict[str, tuple[str, str, str]] = {}  # module -> (status, text, label)
         self.import_output: dict[str, str] = {}
 
@@ -141,8 +234,16 @@ class StudentGrader:
                     results.append(Result(eid, AUTOGRAD, 0, points, static[eid], label=AUTOGRAD))
                 else:
                     results.append(self._exercise(exercise, points))
+                if self.graded is not None:
+                    last = results[-1]
+                    self.graded(sub.student, replace(last, feedback=self._clean(last.feedback),
+                                                     output=self._clean(last.output)))
         finally:
-            self.sandbox.close()
+            try:
+                self.sandbox.close()
+            finally:
+                if self.cgroup is not None:
+                    self.cgroup.remove()
         for r in results:
             r.feedback, r.output = self._clean(r.feedback), self._clean(r.output)
         printed = {module: self._clean(text) for module, text in self.import_output.items()}
@@ -155,15 +256,22 @@ class StudentGrader:
         return text.replace(str(self.submission.folder), shown) if text else text
 
     def _exercise(self, exercise, points) -> Result:
+        try:
+            return self._graded(exercise, points)
+        finally:
+            if self.run.plans[exercise.id].isolated:
+                self.sandbox.kill()  # the driver knew answers: no other exercise runs beside it
+
+    def _graded(self, exercise, points) -> Result:
         module = exercise.module
         if module not in self.sandbox.loaded and module not in self.module_stop:
             self._load(module)
         if module in self.module_stop:
             status, text, label = self.module_stop[module]
             return Result(exercise.id, status, 0, points, text, label=label)
-        cases = self.cases[exercise.id]
+        cases, plan = self.cases[exercise.id], self.run.plans[exercise.id]
         try:
-            body = self.sandbox.request_raw("batch", exercise.id, cases.pickled)
+            body = self.sandbox.request_raw("batch", exercise.id, cases.pickled, plan.sources, limit=plan.batch_limit)
             output = self.sandbox.output()
         except Breach as breach:
             text = f"{exercise.id}: the code {breach.text}."
@@ -224,7 +332,8 @@ class StudentGrader:
         for the first failing input, as kit.check.attempt words it."""
         with _hypothesis:
             try:
-                check(exercise, RemoteImpl(self.sandbox, 3 * self.limits.timeout), cases_module.grading_settings())
+                check(exercise, RemoteImpl(self.sandbox, self.run.plans[exercise.id], 3 * self.limits.timeout),
+                      self.cases[exercise.id].settings)  # the recorded inputs, from the course's seed
             except ExerciseFailure as failure:
                 return failure.status, failure.message
             except _Abort:
@@ -238,15 +347,27 @@ class StudentGrader:
         return "wrong", messages.inconsistent(exercise)
 
 
-def grade_one(submission: Submission, work: Path, cases: dict, points: dict, limits: Limits,
-              checkers: queue.Queue, since: int) -> StudentResult:
-    checker = checkers.get()  # one per thread: as many checkers as threads
+def grade_one(submission: Submission, index: int, run: ClassRun, workers: queue.Queue, since: int,
+              graded=None) -> StudentResult:
+    worker = workers.get()  # one per thread: as many workers as threads
     try:
-        result = StudentGrader(submission, work, cases, points, limits, checker).grade()
+        return StudentGrader(submission, index, run, worker, graded).grade()
+    except Exception:  # the grader's own failure on this student: it costs this student only
+        return grader_fault(submission, run, traceback.format_exc())
     finally:
-        checkers.put(checker)
-    sweep_orphans(since)
-    return result
+        try:
+            worker.healthy()
+        finally:
+            workers.put(worker)
+            sweep_orphans(since)
+
+
+def grader_fault(submission: Submission, run: ClassRun, trace: str) -> StudentResult:
+    last = trace.strip().splitlines()[-1] if trace.strip() else "an unknown error"
+    text = (f"The grader failed while grading this submission ({wire.short(last, 300)}). This is not a "
+            f"verdict on the code: the instructor should grade it again.")
+    results = [Result(eid, GRADER_FAULT, 0, run.points[eid], text, label=GRADER_FAULT) for eid in run.cases]
+    return StudentResult(submission.student, submission.source, text, results, submission.skipped)
 
 
 class Progress:
@@ -263,8 +384,9 @@ class Progress:
         self.done += 1
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)
+        from grading.text import printable  # the id is a file name: its control characters are shown
         line = (f"grading [{bar}] {self.done}/{self.total} students, {time.monotonic() - self.start:.1f} s "
-                f"(last: {student}, {_number(score)}/{_number(max_score)})")
+                f"(last: {printable(student)}, {_number(score)}/{_number(max_score)})")
         if self.tty:
             width = shutil.get_terminal_size().columns - 1
             self.stream.write("\r" + line[:width].ljust(width))
@@ -281,30 +403,43 @@ def _number(value: float) -> str:
 
 def grade_submissions(submissions: list[Submission], points: dict, limits: Limits, jobs: int,
                       progress: Progress | None = None, cache: Path | None = None,
-                      exercises: list[str] | None = None) -> list[StudentResult]:
+                      exercises: list[str] | None = None, setting: Setting | None = None,
+                      graded=None, seed: bytes | None = None) -> list[StudentResult]:
     """Grade every submission (already discovered, not yet prepared); results in their order.
     `cache`: the folder of drawn inputs (grading/cases.py), None to draw them afresh;
-    `exercises`: the ids graded, in curriculum order (default: all)."""
+    `exercises`: the ids graded, in curriculum order (default: all);
+    `setting`: where students' code runs (default: what this machine gives, Setting.detect());
+    `graded(student, Result)`: called as each exercise is graded (from the grading threads);
+    `seed`: the course's grading seed (default: grading.cases.load_seed())."""
     exercises = list(exercises or EXERCISES)
+    setting = setting or Setting.detect()
+    if setting.problem():
+        raise SettingError(setting.problem())
     Sandbox.stopping = False
     since = clock_ticks()
     forkserver.start()  # started already by `kit grade`; the forkserver imports torch meanwhile
     become_subreaper()
     work = Path(tempfile.mkdtemp(prefix="kit-grade-"))
+    cgroups = Cgroups.make(f"kit-grade-{os.getpid()}-{work.name}") if setting.cgroups else None
+    workers: queue.Queue = queue.Queue()
     try:
+        os.chmod(work, 0o711)  # each student's user may pass through to its own folder, and see no other
+        (work / "captures").mkdir(mode=0o700)
         for i, submission in enumerate(submissions):
             prepare(submission, work / f"s{i:05d}")
-        cases = cases_module.record_all(exercises, jobs, cache)
+            if submission.folder is not None:
+                own(submission.folder, UID_BASE + i if setting.root else None)
+        cases = cases_module.record_all(exercises, jobs, cache, seed)
+        run = ClassRun(cases, {eid: plan(c) for eid, c in cases.items()},
+                       {eid: target(c.exercise) for eid, c in cases.items()}, points, limits, setting, work, cgroups)
         gc.freeze()  # the cases and every module: the collector need not walk them again
         results: dict[int, StudentResult] = {}
         jobs = max(1, min(jobs, len(submissions)))
-        checkers: queue.Queue = queue.Queue()
-        for _ in range(jobs):
-            checkers.put(Checker(cases))
+        for _ in range(jobs):  # here, in the main thread: a zygote dies with the thread that started it
+            workers.put(Worker(run))
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kit-grade")
         try:
-            futures = {pool.submit(grade_one, s, work, cases, points, limits, checkers, since): i
-                       for i, s in enumerate(submissions)}
+            futures = {pool.submit(grade_one, s, i, run, workers, since, graded): i for i, s in enumerate(submissions)}
             for future in as_completed(futures):
                 result = future.result()
                 results[futures[future]] = result
@@ -313,12 +448,32 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
         except BaseException:  # Ctrl-C, or a fault of the grader itself: stop every child now
             pool.shutdown(wait=False, cancel_futures=True)
             Sandbox.kill_all()
+            for worker in list(workers.queue):
+                worker.zygote.process.kill()
             raise
         finally:
             pool.shutdown(wait=True)
-            while not checkers.empty():
-                checkers.get().close()
-            sweep_orphans(since)
         return [results[i] for i in range(len(submissions))]
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        while not workers.empty():
+            workers.get().close()
+        sweep_orphans(since)
+        if cgroups is not None:
+            cgroups.remove()
+        left = remove_tree(work)  # any depth, links not followed, never raises
+        if left:
+            print(f"kit grade: could not remove {len(left)} leftovers, e.g. {left[0]}", file=sys.stderr)
+
+
+def own(folder: Path, uid: int | None) -> None:
+    """A student's prepared folder, readable by that student's user alone, and writable by none.
+
+    As root: owned by root, group `uid` (the student's own), so only that user and root read it;
+    otherwise the grader's user owns it and Landlock keeps other students out."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        if uid is not None:
+            os.chown(path, 0, uid)
+        os.chmod(path, (0o750 if uid is not None else 0o700) if path.is_dir() else
+                 (0o640 if uid is not None else 0o600))

@@ -2,7 +2,12 @@
 
 Used by the grader and by its checker processes (grading/checker.py). A reply is JSON:
 {"seq": n, "answers": [[encoded answer, changed argument or null], ...], "stop": null or
-{"status", "text", "in_call"}} (grading/sandbox.py writes it); anything else is a WireError.
+{"status", "text", "in_call"}} (grading/child.py writes it); anything else is a WireError.
+
+Only this comparison decides that an exercise passes: every input answered, and every
+answer accepted by kit.compare against torch's. What else a reply says (a stop status, a
+count, a message) can only lower the score: a stop status outside statuses.CHILD_STOPS
+("passed", say) is a malformed reply, and so is a reply with more answers than inputs.
 """
 from __future__ import annotations
 
@@ -11,10 +16,9 @@ import kit.registry
 from kit.compare import compare
 from kit.exercise import Exercise
 from grading import wire
+from grading.statuses import CHILD_STOPS, CRASHED, LEARNER_STATUSES, PASSED  # noqa: F401 (re-exported)
 
-PASSED = "passed"
-LEARNER_STATUSES = ("error", "missing", "not attempted")  # kit.check's, beside "wrong"
-MALFORMED = "crashed"  # a reply that is not the answers: the submission broke its own process
+MALFORMED = CRASHED  # a reply that is not the answers: the submission broke its own process
 
 
 def parse(body: bytes, seq: int) -> dict:
@@ -40,7 +44,7 @@ def answers(reply: dict) -> tuple[list, dict | None]:
 def stop_record(stop) -> dict | None:
     if stop is None:
         return None
-    if type(stop) is not dict or type(stop.get("status")) is not str or type(stop.get("text")) is not str:
+    if type(stop) is not dict or stop.get("status") not in CHILD_STOPS or type(stop.get("text")) is not str:
         raise wire.WireError("a malformed error report")
     return {"status": stop["status"][:40], "text": wire.short(stop["text"]), "in_call": stop.get("in_call") is True}
 
@@ -59,18 +63,20 @@ def failure_label(status: str, text: str = "", mismatch: str = "") -> str:
 def first_failure(exercise, expected: tuple, found: list, stop: dict | None, names: list[str]):
     """(status, label, index) of the first answer kit.check would reject, in the order it asks;
     (PASSED, "", -1) when there is none. `found` and `stop` are those of `answers`."""
+    if len(found) > len(expected):
+        return MALFORMED, MALFORMED, len(expected)
     for i, (actual, changed) in enumerate(found):
-        if changed is not None and changed not in names or i >= len(expected):
+        if changed is not None and changed not in names:
             return MALFORMED, MALFORMED, i
         mismatch = compare(expected[i], actual, exercise.tolerance)
         if mismatch:
             return "wrong", failure_label("wrong", mismatch=mismatch.kind), i
         if changed:
             return "wrong", "wrong: changed its input", i
-    if stop and len(found) < len(expected):
+    if stop is not None and len(found) < len(expected):
         return stop["status"], failure_label(stop["status"], stop["text"]), len(found)
-    if stop or len(found) != len(expected):
-        return MALFORMED, MALFORMED, 0
+    if stop is not None or len(found) != len(expected):
+        return MALFORMED, MALFORMED, min(len(found), max(len(expected) - 1, 0))
     return PASSED, "", -1
 
 

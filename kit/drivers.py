@@ -10,14 +10,38 @@ correct local derivatives so that only the traversal is graded) lives elsewhere
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+import torch
 
 
 def call_function(module: ModuleType, name: str, args: tuple) -> Any:
     """The default way to run an exercise: call the learner's function with the arguments."""
     return getattr(module, name)(*args)
+
+
+class Curve:
+    """A smooth machine f for numeric_sensitivity: a cubic or a sine, on floats and on tensors."""
+
+    def __init__(self, kind: str, *coefficients: float):
+        self.kind, self.coefficients = kind, coefficients
+
+    def __call__(self, x):
+        if self.kind == "cubic":
+            a, b, c, d = self.coefficients
+            return ((a * x + b) * x + c) * x + d
+        a, w = self.coefficients
+        return a * (torch.sin(w * x) if isinstance(x, torch.Tensor) else math.sin(w * x))
+
+    def __repr__(self) -> str:
+        if self.kind == "cubic":
+            a, b, c, d = self.coefficients
+            return f"(lambda x: {a!r}*x**3 + {b!r}*x**2 + {c!r}*x + {d!r})"
+        a, w = self.coefficients
+        return f"(lambda x: {a!r}*math.sin({w!r}*x))"
 
 
 # Each operation, written once; the same lambda builds a learner's Value node and a torch node.

@@ -42,7 +42,7 @@ def grades(out: Path) -> dict[str, dict[str, str]]:
 
 
 def results(out: Path, student: str) -> dict[str, dict]:
-    tests = json.loads((out / student / "results.json").read_text())["tests"]
+    tests = json.loads((out / "students" / student / "results.json").read_text())["tests"]
     return {test["name"]: test for test in tests}
 
 
@@ -170,7 +170,7 @@ def test_the_sample_class(tmp_path):
     assert found == {"ada": "4", "grace": "3", "ken": "1", "linus": "0", "mallory": "2"}
     page = (tmp_path / "out" / "index.html").read_text()
     for student in found:
-        assert f'href="{student}/report.html"' in page
+        assert f'href="students/{student}/report.html"' in page
 
 
 def test_only_selects_chapters_and_exercises():
