@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from grading.text import printable  # every text of a student's goes to the terminal through it
+
 GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an overview"
 
 
@@ -78,6 +80,13 @@ def add_parser(subparsers) -> None:
                         help="grade books to write besides the rest: csv (grades.csv, always), canvas "
                              "(canvas.csv, Canvas' gradebook import), moodle (moodle.csv, Moodle's CSV "
                              "grade import); may be given more than once")
+    parser.add_argument("--seed-file", type=Path, metavar="FILE",
+                        help="the course's grading seed, from which the graded inputs are drawn (default: "
+                             "$XDG_CONFIG_HOME/backprop-kit/grading-seed, made 0600 on first use); keep it "
+                             "with the course's grading settings")
+    parser.add_argument("--progress-log", type=Path, metavar="FILE",
+                        help="append a JSON line per exercise as it is graded (the test of results.json), so "
+                             "that a run stopped by a platform's time limit keeps what it graded")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
@@ -86,8 +95,8 @@ def run(args) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children, as Ctrl-C does
     try:
         return grade(args)
-    except UsageError as error:
-        print(f"kit grade: error: {error}", file=sys.stderr)
+    except UsageError as error:  # it may quote an entry's name: its control characters are shown
+        print(f"kit grade: error: {printable(str(error))}", file=sys.stderr)
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -112,20 +121,35 @@ def grade(args) -> int:
     except (rubric.RubricError, SubmissionsError) as error:
         raise UsageError(error) from None
     check_out(out, submissions_dir, args.force)
-    for note in notes:
-        print(f"kit grade: {note}", file=sys.stderr)
+    for note in notes:  # they quote entries' names
+        print(f"kit grade: {printable(note)}", file=sys.stderr)
 
     from grading.grader import Progress, grade_submissions
     from grading.reports import write_all
+    from grading.isolation import Setting
     from grading.sandbox import Limits
 
     limits = Limits(timeout=args.timeout, memory=args.memory, output=args.output_limit)
+    setting = Setting.detect()
+    if setting.problem():
+        raise UsageError(setting.problem())
+    from grading.cases import SeedError, load_seed
+
+    try:
+        seed = load_seed(args.seed_file)
+    except SeedError as error:
+        raise UsageError(error) from None
+    if not args.quiet:
+        print("kit grade: where the students' code runs:", file=sys.stderr)
+        for line in setting.lines():
+            print(f"  - {line}", file=sys.stderr)
     start = time.monotonic()
     progress = None if args.quiet else Progress(len(students))
     from grading.cases import RecordError, default_cache
 
     try:
-        results = grade_submissions(students, points, limits, args.jobs, progress,
+        results = grade_submissions(students, points, limits, args.jobs, progress, setting=setting, seed=seed,
+                                    graded=progress_log(args.progress_log),
                                     cache=None if args.no_cache else default_cache(), exercises=exercises)
     except RecordError as error:
         print(f"kit grade: error in the kit itself, nothing was graded: {error}", file=sys.stderr)
@@ -137,8 +161,27 @@ def grade(args) -> int:
     print(f"kit grade: graded {len(results)} students in {seconds:.1f} s; grade book in {out}"
           f" (open {out / 'index.html'})", file=sys.stderr)
     for s in unreadable:
-        print(f"kit grade: {s.student} scored zero: {s.problem}", file=sys.stderr)
+        print(f"kit grade: {printable(s.student)} scored zero: {printable(s.problem)}", file=sys.stderr)
     return 1 if unreadable else 0
+
+
+def progress_log(path: Path | None):
+    """`graded(student, result)` for grade_submissions: a JSON line per exercise, appended to `path`."""
+    if path is None:
+        return None
+    import json
+    import threading
+
+    from grading.reports import test_entry
+
+    lock = threading.Lock()
+    path.write_text("")
+
+    def graded(student: str, result) -> None:
+        line = json.dumps({"student": student, **test_entry(result)}, ensure_ascii=False)
+        with lock, open(path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    return graded
 
 
 def select(spec: str | None) -> list[str] | None:

@@ -81,6 +81,7 @@ class ExportError(Exception):
 # ---- kit export gradescope -----------------------------------------------------------------------
 
 BUNDLE_CONFIG = "kit-gradescope.json"
+SEED_FILE = "grading-seed"  # the course's grading seed, in the zip: the graded inputs come from it
 BUNDLED = ("pyproject.toml", "README.md", "kit", "grading")
 NOT_BUNDLED = ("__pycache__", "sample_class")  # folders left out wherever they are
 DEADLINE = 540.0  # seconds for the whole `kit grade` run: under Gradescope's default 10 minutes
@@ -105,6 +106,14 @@ if ! "$PYTHON" -m venv "$VENV"; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
   "$PYTHON" -m venv "$VENV"
 fi
+# bubblewrap (namespaces, where the container allows them) and libseccomp's bindings (a system-call
+# filter): the layers of kit grade's sandbox (grading/isolation.py, grading/lockdown.py)
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap python3-seccomp || true
+# each student runs as a user of its own, which must be able to read Python and the kit's virtualenv;
+# the grading seed stays the instructor's: readable by root only
+chmod o+x "$ROOT"
+[ ! -e "$SOURCE/grading-seed" ] || chmod 600 "$SOURCE/grading-seed"
 "$VENV/bin/pip" install --upgrade pip
 "$VENV/bin/pip" install __TORCH__ --index-url __TORCH_INDEX__
 "$VENV/bin/pip" install "$SOURCE"
@@ -143,8 +152,10 @@ exit 0
 
 
 def export_gradescope(out: Path, only: str | None = None, rubric: Path | None = None,
-                      grade_options: list[str] = (), visibility: str = "visible", force: bool = False) -> list[str]:
-    """Write the autograder zip; returns the names in it."""
+                      grade_options: list[str] = (), visibility: str = "visible", force: bool = False,
+                      seed_file: Path | None = None) -> list[str]:
+    """Write the autograder zip, with the course's grading seed (grading.cases.load_seed); returns
+    the names in it."""
     if visibility not in VISIBILITIES:
         raise ExportError(f"--visibility {visibility}: one of {', '.join(VISIBILITIES)}")
     _check_repository()
@@ -158,7 +169,9 @@ def export_gradescope(out: Path, only: str | None = None, rubric: Path | None = 
         raise ExportError(f"--out {out} exists; choose another name, or add --force to replace it")
     if not out.parent.is_dir():
         raise ExportError(f"--out {out}: the folder {out.parent} does not exist")
-    config = {"grade_options": options, "visibility": visibility, "rubric": "rubric.toml" if rubric else None}
+    seed = _seed(seed_file)
+    config = {"grade_options": options, "visibility": visibility, "rubric": "rubric.toml" if rubric else None,
+              "seed_file": SEED_FILE}
 
     files: dict[str, tuple[bytes, int]] = {  # name in the zip -> (content, mode)
         "setup.sh": (SETUP_SH.replace("__TORCH__", TORCH).replace("__TORCH_INDEX__", TORCH_CPU_INDEX).encode(), 0o755),
@@ -167,6 +180,7 @@ def export_gradescope(out: Path, only: str | None = None, rubric: Path | None = 
     }
     if rubric is not None:
         files["rubric.toml"] = (rubric.read_bytes(), 0o644)
+    files[SEED_FILE] = (seed.hex().encode() + b"\n", 0o600)
     for path in _bundled_files():
         files[path.relative_to(ROOT).as_posix()] = (path.read_bytes(), 0o644)
 
@@ -212,6 +226,15 @@ def _check_only(only: str) -> None:
         raise ExportError(str(error)) from None
 
 
+def _seed(seed_file: Path | None) -> bytes:
+    from grading.cases import SeedError, load_seed
+
+    try:
+        return load_seed(seed_file)
+    except SeedError as error:
+        raise ExportError(str(error)) from None
+
+
 def _check_rubric(rubric: Path | None) -> dict[str, float]:
     from grading import rubric as rubrics
 
@@ -242,6 +265,8 @@ def gradescope_run(environ=os.environ) -> int:
     options = [str(o) for o in config.get("grade_options") or []]
     if config.get("rubric"):
         options += ["--rubric", str(source / config["rubric"])]
+    if config.get("seed_file"):
+        options += ["--seed-file", str(source / config["seed_file"])]
     try:
         options += shlex.split(environ.get("KIT_GRADE_OPTIONS", ""))
         deadline = float(environ.get("KIT_GRADE_DEADLINE") or DEADLINE)
@@ -278,12 +303,15 @@ def grade_one(submission: Path, options: list[str], deadline: float) -> dict:
                 entry.mkdir()  # no submission at all: graded as an empty one
         except (OSError, shutil.Error) as error:
             raise GradingFailed(f"the submission could not be read: {error}") from None
-        out = work / "out"
-        command = [sys.executable, "-m", "kit.cli", "grade", str(entry.parent), "--out", str(out), "--quiet", *options]
+        out, progress = work / "out", work / "progress.jsonl"
+        command = [sys.executable, "-m", "kit.cli", "grade", str(entry.parent), "--out", str(out), "--quiet",
+                   "--progress-log", str(progress), *options]
         print("run_autograder:", shlex.join(command), flush=True)
         status, log = _run(command, deadline)
         print(log, end="" if log.endswith("\n") else "\n", flush=True)  # for the instructor (results/stdout)
-        report = out / "submission" / "results.json"
+        if status is None:
+            return partial_results(progress, deadline)
+        report = out / "students" / "submission" / "results.json"  # grading.reports.student_folder("submission")
         if status not in (0, 1) or not report.is_file():
             why = f"it stopped after {deadline:.0f} seconds" if status is None else f"it exited with status {status}"
             raise GradingFailed(f"kit grade could not grade this submission ({why}). "
@@ -312,6 +340,30 @@ def _run(command: list[str], deadline: float) -> tuple[int | None, str]:
             status = None
         log.seek(0)
         return status, log.read().decode("utf-8", "replace")
+
+
+def partial_results(progress: Path, deadline: float) -> dict:
+    """kit grade's results as far as it got when the deadline came: the exercises graded keep
+    their scores (kit grade wrote each as a line of `progress`, as it graded it)."""
+    tests = []
+    try:
+        lines = progress.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            test = json.loads(line)
+            tests.append({k: test[k] for k in ("name", "score", "max_score", "status", "output", "extra_data")})
+        except (ValueError, KeyError, TypeError):
+            break  # the last line, cut by the stop
+    if not tests:
+        raise GradingFailed(f"grading took longer than the autograder's {deadline:.0f} seconds before a "
+                            f"single exercise was graded; the instructor can raise KIT_GRADE_DEADLINE")
+    score = sum(t["score"] for t in tests)
+    note = (f"The autograder's time ({deadline:.0f} s for the whole run) ran out after {len(tests)} exercises: "
+            f"those keep their scores; the rest were not graded and score 0 here. Each exercise has its own "
+            f"time limit, so this is the total of all of them; the instructor can regrade.")
+    return {"score": score, "max_score": None, "output": note, "tests": tests}
 
 
 def gradescope_results(kit_results: dict, visibility: str) -> dict:
@@ -528,6 +580,9 @@ def add_parser(subparsers) -> None:
                             help="memory per submission (as kit grade; default 2G)")
     gradescope.add_argument("--visibility", default="visible", choices=VISIBILITIES,
                             help="when students see their results (default: %(default)s)")
+    gradescope.add_argument("--seed-file", type=Path, metavar="FILE",
+                            help="the course's grading seed, bundled in the zip (as kit grade; default: "
+                                 "$XDG_CONFIG_HOME/backprop-kit/grading-seed)")
     gradescope.add_argument("--force", action="store_true", help="replace the zip if it exists")
     gradescope.set_defaults(run=run_gradescope)
 
@@ -552,7 +607,8 @@ def run_gradescope(args) -> int:
     options = [*(["--timeout", str(args.timeout)] if args.timeout else []),
                *(["--memory", str(args.memory)] if args.memory else [])]
     try:
-        names = export_gradescope(args.out.resolve(), args.only, args.rubric, options, args.visibility, args.force)
+        names = export_gradescope(args.out.resolve(), args.only, args.rubric, options, args.visibility, args.force,
+                                  args.seed_file)
     except ExportError as error:
         print(f"kit export gradescope: error: {error}", file=sys.stderr)
         return 2

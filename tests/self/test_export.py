@@ -142,7 +142,8 @@ def graded(platform):
                           for student, files in SUBMISSIONS.items()}
     _, errors = direct_run.communicate(timeout=300)
     assert direct_run.returncode == 0, errors
-    direct = {student: json.loads((out / student / "results.json").read_text()) for student in SUBMISSIONS}
+    direct = {student: json.loads((out / "students" / student / "results.json").read_text())
+              for student in SUBMISSIONS}
     return through_gradescope, direct
 
 
@@ -153,7 +154,8 @@ def test_the_zip_has_the_scripts_at_its_root_and_the_kit_without_answers(platfor
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     tops = {name.split("/")[0] for name in modes}
     assert tops == {"setup.sh", "run_autograder", "kit-gradescope.json", "pyproject.toml", "README.md", "kit",
-                    "grading"}
+                    "grading", "grading-seed"}
+    assert modes["grading-seed"] == 0o600  # the course's seed: whoever reads it can predict the graded inputs
     for package in ("kit", "kit/chapters", "grading"):
         for source in (ROOT / package).glob("*.py"):
             assert source.relative_to(ROOT).as_posix() in modes, source
