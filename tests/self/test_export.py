@@ -425,3 +425,37 @@ def test_classroom_export_refuses_fractional_points_and_overwriting(workflow, tm
     assert main(["export", "github-classroom", "--out", str(out), "--force", "--timeout", "7"]) == 0
     steps = MiniYaml((out / ".github" / "workflows" / "classroom.yml").read_text()).read()["jobs"][export.JOB]["steps"]
     assert {s["with"]["timeout"] for s in steps if s.get("uses") == export.COMMAND_GRADER} == {7}
+
+
+def test_kit_grade_logs_each_exercise_as_it_is_graded(tmp_path):
+    """--progress-log: a line per exercise, the same test results.json holds at the end."""
+    submissions = tmp_path / "class"
+    (submissions / "ada").mkdir(parents=True)
+    (submissions / "ada" / "ch1_sensitivity.py").write_text((ROOT / "solutions" / "ch1_sensitivity.py").read_text()
+                                                            .replace("return float(k)", "return float(k) + 1"))
+    out, log = tmp_path / "out", tmp_path / "progress.jsonl"
+    assert main(["grade", str(submissions), "--out", str(out), "--only", "1", "-j", "1", "-q",
+                 "--progress-log", str(log)]) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    final = json.loads((out / "students" / "ada" / "results.json").read_text())["tests"]
+    assert [line.pop("student") for line in lines] == ["ada", "ada"]
+    assert lines == final
+    assert [t["score"] for t in lines] == [0, 1]
+
+
+def test_a_deadline_keeps_the_scores_of_what_was_graded(tmp_path):
+    log = tmp_path / "progress.jsonl"
+    tests = [{"name": eid, "score": s, "max_score": 1, "status": "passed" if s else "failed", "output": "",
+              "extra_data": {"kit_status": "passed" if s else "wrong"}}
+             for eid, s in zip(list(EXERCISES)[:3], (1, 0, 1))]
+    log.write_text("".join(json.dumps({"student": "submission", **t}) + "\n" for t in tests)
+                   + '{"student": "submission", "name": "ch2_cha')  # the line the stop cut
+    document = export.gradescope_results(export.partial_results(log, 120.0), "visible")
+    assert document["score"] == 2
+    assert [t["name"] for t in document["tests"]] == list(EXERCISES)[:3]
+    assert "ran out after 3 exercises" in document["output"] and "120 s" in document["output"]
+    assert "not graded" in document["output"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(export.GradingFailed, match="before a single exercise was graded"):
+        export.partial_results(empty, 120.0)
