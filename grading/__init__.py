@@ -2,73 +2,109 @@
 
     kit grade grading/sample_class --out /tmp/sample-grades --only 1-2
 
-A class is graded as `pytest --impl STUDENT --hypothesis-profile grading` would grade each
-student, with the same verdicts and the same messages, but safely, fairly and fast. The grader
-runs code written by students, so it treats it as hostile.
+A class is graded as `pytest --impl STUDENT` would grade each student, with the same verdicts
+and messages, on inputs drawn from the course's secret seed, and fast. Student code is hostile:
+this is what the grader guarantees, and how.
 
-How it is built, and why:
+The threat model
+================
 
-- Trusted and untrusted processes. The grader's own process (trusted) draws the inputs,
-  computes torch's answers, compares, and writes the grade book; it never imports a line of a
-  submission. Each submission runs in a child process of its own (grading/sandbox.py), which
-  gets pickled arguments from the grader and answers with JSON only: nothing a submission
-  sends can run code in the grader (grading/wire.py decodes and validates plain data; an
-  unknown kind of value comes back as its type name and repr). The comparison
-  (kit.compare) runs in the grader, with a torch that no submission touched, so patching
-  torch.allclose or Tensor.__sub__ in a submission changes only that submission's answers.
+Trusted: the grader's process, its checkers and the processes that draw the inputs (forked
+from the grader's forkserver, grading/forkserver.py), which never run a line of a submission.
+Untrusted: everything a submission's code does, in its own processes (grading/child.py), and
+every file of a submission. Between them: zygotes (grading/zygote.py), clean interpreters that
+run no submission code and fork the students' processes.
 
-- One forkserver. Children are forked from a multiprocessing forkserver that imported torch
-  and the kit once: a child starts in milliseconds, with nothing of the grader in it. The
-  child locks itself down before it imports the submission: its own session, only its socket
-  of the inherited files, stdout/stderr to a capped file, no core dumps, a CPU-time backstop,
-  sys.path = its folder + standard library + site-packages (solutions/ cannot be imported),
-  autograd's entry points replaced by ones that raise, Landlock (when the kernel has it: read
-  only Python and system libraries and its own folder, write only there, no TCP, no signals
-  to other processes), and RLIMIT_AS at its size after torch plus the memory limit.
+1. Only trusted code decides a score. An exercise passes only when the grader's comparison
+   (kit.compare, in a checker) accepts the answer to every input, in order (grading/verdict.py).
+   A child's reply is JSON, read as plain data: a stop status can only be one of
+   statuses.CHILD_STOPS (all score zero), more answers than inputs or a reply heavier than four
+   times torch's answers (grading/sandbox.py: reply_limit) is malformed.
+2. No way out. A child holds no descriptor but its socket and its capture file, and
+   - cannot open a socket of any kind (seccomp), so it reaches no process and no network, not
+     even loopback, and runs in an empty network namespace where bubblewrap works;
+   - cannot trace, signal (seccomp; Landlock's scope) or see (PID namespace) another process;
+   - as root: runs as a user of its own (UID_BASE + its number, grading/isolation.py) with no
+     capability left and no way to regain one; its folder is readable by that user alone, and
+     other students' folders, the output folder and the cache (the grader's, 0700) are closed
+     to it; Landlock keeps it to Python, the libraries and its own folder, so world-readable
+     files such as solutions/ are closed too, and bubblewrap's mount namespace shows nothing
+     else; as an unprivileged grader, Landlock and the mount namespace do the same;
+   - cannot write any file (seccomp: no open for writing, no create, rename, unlink, chmod);
+   - gets an environment of a few fixed variables (isolation.ENVIRONMENT), none of the grader's.
+3. Nothing of the kit's answers in the child. A zygote is a fresh `python -I -S` given the
+   sources of the modules a child needs (isolation.CHILD_MODULES: no chapter, no reference);
+   kit.known_engine, whose local derivatives are answers, goes to a child of its own that runs
+   chapter 7's `backward` and nothing else. The grader never sends torch's answers.
+4. Nothing a child wrote is ever executed or unpickled by trusted code. Replies are JSON. The
+   input cache holds case files (grading/casefile.py: JSON and raw tensor bytes, an allowlist
+   of kinds, checksummed) in a 0700 folder of the grader's user; a file or folder that is
+   foreign, writable by others, a link or malformed is ignored and drawn again.
+5. Inputs a student cannot predict. They are drawn from the course's 128-bit seed
+   (`--seed-file`, default ~/.config/backprop-kit/grading-seed, 0600; bundled in the Gradescope
+   zip). The public `grading` profile only rehearses; worked examples stay public. Same seed,
+   same inputs, same grades.
+6. One student never stops the class. Any fault while one entry is read (grading/submissions.py)
+   or graded, the grader's own included (grader.grade_one), costs that student only, with a
+   reason; the grade book is written for everyone else. Student files live under
+   OUT/students/<folder>, a name no id can make collide with the grade book's own files.
+7. Limits per submission: memory and processes across everything it starts (a cgroup per
+   student, grading/cgroups.py, where the grader may make one), no disk (2), CPU time, wall
+   time and printed output per exercise, no real-time or raised priority (rlimits, seccomp).
+8. Grade book text is inert: student strings are escaped in HTML, neutralised in CSV (no row
+   split by CR or LF, no formula), shown, never sent raw, on the terminal (grading/text.py).
+9. The autograd ban. grading/scan.py reads the source and zeroes the exercises whose functions
+   reach autograd, and only those; it never counts words in strings, comments or names. At run
+   time (grading/autograd_block.py) grad mode is sealed off, the engine's C type, grad_fn nodes,
+   the derivative operators (aten *_backward) and TorchScript refuse, and every holder of an
+   original is replaced; a use counts even when the code catches the error ("autograd").
+10. The Gradescope runtime (kit/export.py) runs `kit grade`, as root, so each submission runs as
+    its own user; results.json is written by trusted code from kit grade's own output, in a
+    folder no child can write; at the deadline, the exercises graded so far keep their scores
+    (kit grade --progress-log) and the message says only that time ran out.
 
-- Limits and statuses. Each exercise has a wall-time limit (--timeout, for all its inputs
-  together), memory (--memory, 2G) and printed output (--output-limit, 1M). A breach is its
-  own status: "timeout", "out of memory", "output limit", "crashed" (a signal), "exited"
-  (sys.exit, os._exit), beside kit.check's "wrong", "error", "missing", "not attempted",
-  and "autograd". It costs the affected exercise only: the child is killed, with everything
-  it started (process group; orphans that escaped it are swept up, the grader being a child
-  subreaper), and a new child carries on with the next exercise. A hang or crash while a
-  module is imported costs that module's exercises, once.
+Where each holds: `Setting.lines()` says it before grading, for the machine at hand.
 
-- Autograd. Found in the source first (grading/scan.py: imports, attributes, requires_grad,
-  `.backward()`, and the same names spelled as strings for getattr/__import__), attributed to
-  the function that uses it and to whatever calls that function, so only those exercises
-  score zero; then blocked at run time in the child, where anything the scan missed raises
-  and is reported as "autograd" even when the submission catches the error.
+| guarantee | root + bubblewrap | root, no namespaces (a container without CAP_SYS_ADMIN: Gradescope) | unprivileged user + user namespaces |
+|---|---|---|---|
+| 1, 3-6, 8, 10 | yes | yes | yes (10: not applicable) |
+| 2: processes, network | yes | yes, with seccomp | yes |
+| 2: other students, solutions/, cache, OUT | yes | yes (own uid; world-readable files such as solutions/ only with Landlock) | yes, with Landlock |
+| 7: memory, processes | per submission (cgroups) | per submission where cgroups are writable, else memory per process and processes per uid | memory per process; processes counted with the grader's user's |
+| 9 | yes | yes | yes |
 
-- Same inputs for everyone, fast (grading/cases.py). Under the `grading` hypothesis profile
-  (derandomized, no database) kit.check tries a fixed sequence of inputs. The grader records
-  that sequence once per class, with torch's answers, by running kit.check itself against an
-  implementation that answers torch's answer. Per student and exercise, the whole list of
-  inputs goes to the child in one message and every answer comes back in one; the grader
-  compares them in order. A submission that passes all of them passes kit.check (it would
-  be asked exactly these); at the first failing one, the grader runs kit.check against the
-  child (RemoteImpl), so hypothesis shrinks the input and the learner reads the message
-  pytest would show, diagnosis included. The recorded inputs are cached, keyed by a hash of
-  the kit's sources and library versions; the first class draws them in parallel processes.
-  Students are graded -j at a time, by threads of the grader, each with its own child and its
-  own checker: a trusted process, forked from the same forkserver, that decodes the answers
-  and compares them (grading/checker.py), so that this work, most of the grader's, does not
-  queue for the grader's GIL.
+What does not hold, and what an instructor can do:
+- Without libseccomp's bindings (python3-seccomp) a child can open sockets (UDP, unix, and TCP
+  with Landlock older than ABI 4) and write files its user owns; `kit grade` says so. Install it.
+- Without Landlock (Linux < 5.13) and as an unprivileged user, a child reads what the grader's
+  user can read; grade as root, or in a container, where each student has its own user.
+- As root without namespaces, Python and the kit must be readable by other users; kit grade
+  refuses to start otherwise, with the reason.
+- Autograd, honestly: in-process blocking cannot be airtight in CPython. ctypes' unaudited
+  memory access (cast, memmove) could rebuild an original function or flip grad mode's flag;
+  torch's own source can be read and copied, as from a book. A submission that does so passes
+  the run-time block. Such code needs ctypes or long copied formulas: grep the submissions for
+  `ctypes`, and read any submission whose scores surprise you.
+- The limits of the machine: a submission may use its wall time on a full core, and its memory
+  limit, which other students' grading then shares.
 
-- Submissions (grading/submissions.py). A folder or a .zip per student; only the curriculum
-  modules are copied (top level, or one folder down), never a conftest.py, .pth, pytest.ini,
-  symlink or helper module; zip members are read, never extracted. A broken entry scores
-  zero with the reason, the class is graded, and the exit status is 1.
+How it is built
+===============
 
-- The grade book (grading/reports.py, grading/cli.py): grades.csv, <student>/results.json
-  (Gradescope's schema; the kit's status in extra_data), <student>/report.html, index.html.
-  Student text is escaped and truncated everywhere. It is written into a new folder beside
-  OUT and moved into place when complete, after every child is dead: whatever a submission
-  wrote into OUT while it ran is gone. A non-empty OUT is refused unless --force.
-
-- Limits of the sandbox. Without Landlock (kernels before 5.13), a submission runs with the
-  grader's user rights: it cannot import solutions/ or reach the grader's memory, but it
-  could read files the user can read or signal the user's processes. For a class you do not
-  trust at all, run kit grade in a container as a throwaway user.
+- grading/grader.py: per class, the cases (grading/cases.py: inputs and torch's answers, drawn
+  once, cached), a plan per exercise, a worker per thread (a checker and a zygote); per student,
+  the scan, then each exercise's batch of inputs in one request, judged by the checker; on the
+  first failing input, kit.check.check against the child (RemoteImpl), so hypothesis shrinks it
+  and the student reads pytest's message.
+- grading/isolation.py: the setting, the bubblewrap command, the zygote's handle;
+  grading/zygote.py, grading/boot.py: the zygote; grading/child.py: a student's process;
+  grading/lockdown.py, grading/landlock.py: its lockdown; grading/sandbox.py: the grader's handle
+  on one child (deadlines, reply limits, deaths); grading/processes.py: process utilities;
+  grading/cgroups.py: limits per submission; grading/statuses.py: the status words.
+- Limits and statuses: "timeout", "out of memory", "output limit", "crashed" (a signal, or a
+  malformed reply), "exited", beside kit.check's "wrong", "error", "missing", "not attempted",
+  and "autograd", "unreadable", "grader fault". Each costs the exercise it happened in.
+- The grade book (grading/reports.py, grading/cli.py): grades.csv, students/<folder>/results.json
+  (Gradescope's schema), students/<folder>/report.html, index.html, written into a new folder
+  beside OUT and moved into place after every child is dead.
 """
