@@ -14,8 +14,10 @@ written differently. It is graded
    exercise's inputs again, so the whole class would take about an hour); the class's time is
    their mean times the size of the class.
 
-The scores of the naive runs must equal those of grades.csv, and both runs of `kit grade` must
-write the same grades.csv; the script says so, and exits with status 1 when they do not.
+Both runs of `kit grade` must write the same grades.csv, and every copy of solutions/ must get
+full marks; the script says so, and exits with status 1 when they do not. The naive runs try the
+public rehearsal inputs (the `grading` profile), `kit grade` those of the course's seed, so a
+variant that is wrong on some inputs only may score differently; the script counts how often.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def run(command: list[str], env: dict | None = None) -> tuple[float, subprocess.
 
 
 def kit_grade(submissions: Path, out: Path, cache: Path, jobs: int) -> float:
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "XDG_CONFIG_HOME": str(cache.parent / "config")}
     seconds, done = run([sys.executable, "-m", "kit.cli", "grade", str(submissions), "--out", str(out),
                          "-j", str(jobs), "-q"], env)
     if done.returncode != 0:
@@ -93,6 +95,8 @@ def main() -> int:
 
         points = rubric.load()
         grades = read(tmp / "cold" / "grades.csv")
+        full = sum(points.values())
+        solutions_full = all(abs(float(grades[s]["score"]) - full) < 1e-9 for s in students if "solutions" in s)
         naive_seconds, agree = [], True
         k = min(args.naive, n)
         spread = [students[min(n - 1, i * n // k + i)] for i in range(k)]  # solutions and variants
@@ -121,8 +125,9 @@ def main() -> int:
         print(f"| {name:52} | {count:8} | {seconds:13.1f} | {each:16.2f} | {per_naive / each:7.1f}x |")
     print()
     print(f"load average after: {os.getloadavg()[0]:.1f}; grades.csv identical in both kit grade runs: "
-          f"{same_twice}; naive scores equal kit grade's: {agree}")
-    return 0 if same_twice and agree else 1
+          f"{same_twice}; every copy of solutions/ at full marks: {solutions_full}; naive scores (public "
+          f"inputs) equal kit grade's (the seed's): {agree}")
+    return 0 if same_twice and solutions_full else 1
 
 
 if __name__ == "__main__":

@@ -1,118 +1,144 @@
 """Closing torch's autograd inside the process that runs a submission: `block()`, then `uses()`.
 
-The grader's child calls `block()` once, before it imports a line of the submission (and after
-anything of its own that needs threads, ctypes, gc or new processes: see "Order" below). From
-then on no route this module knows of gives a derivative that torch computed:
+The grader's child calls `block()` once, before it imports a line of the submission and after
+its own uses of threads, ctypes and gc (see "Order"). From then on no route this module knows
+of gives a derivative that torch computed:
 
     from grading import autograd_block
     autograd_block.block()
     ...
-    mark = autograd_block.uses()          # before each call into the submission
-    answer = call()                        # it may catch AutogradBlocked and go on
-    if autograd_block.uses() != mark:      # a closed route was reached, caught or not
+    mark = autograd_block.uses()           # before each call into the submission
+    answer = call()                         # it may catch AutogradBlocked and go on
+    if autograd_block.used_since(mark):     # a closed route was reached, caught or not
         ...
 
 Every closed route raises `AutogradBlocked` (a RuntimeError) and adds one to `uses()`. The
-count lives in an audit hook (sys.addaudithook), which Python offers no way to remove or
-reach: a submission that catches the error cannot take the count back.
+count lives in an audit hook (sys.addaudithook), which Python offers no way to remove or reach:
+a submission that catches the error cannot take the count back. The security does not rest on
+the count, though: each original is replaced everywhere it is held and then freed, so there is
+nothing left to call or to restore.
 
 What is closed, and how (one function below per mechanism):
 
-| mechanism            | what it closes                                                       |
-|----------------------|----------------------------------------------------------------------|
-| _seal_grad_mode      | Grad mode and forward-grad mode are switched off, and every setter   |
-|                      | that could switch them on refuses: torch._C._set_grad_enabled(True), |
-|                      | _set_fwd_grad_enabled(True), _InferenceMode(False) (which turns grad |
-|                      | mode on), so torch.enable_grad (also as a decorator), set_grad_      |
-|                      | enabled(True), inference_mode(False), torch.func (whose transforms   |
-|                      | switch grad mode on in Python) all refuse. Switching off stays       |
-|                      | allowed: torch.no_grad(), set_grad_enabled(False), inference_mode()  |
-|                      | work as before. With grad mode off no operation records a grad_fn,   |
-|                      | so no graph exists for anything to run backward on.                  |
-| _close_threads       | Grad mode is per thread in C++, and a new thread starts with it on.  |
-|                      | No thread can be started: _thread.start_new_thread (and threading's  |
-|                      | copy of it) refuse; every built-in module is imported first, so that |
-|                      | _imp.create_builtin can refuse too (it would make a fresh _thread).  |
-| _close_engine        | The engine's run_backward and queue_callback, on its C type itself   |
-|                      | (torch._C._ImperativeEngine, the type of Variable._execution_engine),|
-|                      | so every engine instance, subclass or saved bound method refuses.    |
-| _close_nodes         | Calling a grad_fn node (SigmoidBackward0(...) and the 660 others in  |
-|                      | torch._C._functions) refuses, for nodes made before block().         |
-| _close_derivative_ops| Every dispatcher operator that computes a derivative directly (the   |
-|                      | aten *_backward ops, *_jvp, _make_dual, _unpack_dual, _fw_primal,    |
-|                      | _backward: 276 with their overloads) gets a kernel that refuses, at  |
-|                      | every dispatch key it has a kernel for. So torch.ops.aten.X, torch.X,|
-|                      | torch._C._nn.X, torch._VF.X, torch.nn.grad.conv2d_input, vmap and    |
-|                      | sparse or nested inputs all refuse. Their Python decompositions      |
-|                      | (torch._decomp, py_kernels) are dropped. New torch.ops look-ups      |
-|                      | refuse (torch._C._jit_get_operation, _get_operation_overload): they  |
-|                      | would reach TorchScript's own aten::grad, aten::backward and         |
-|                      | aten::set_grad_enabled, which bypass the dispatcher.                 |
-| _close_jit           | TorchScript's compilers and loaders (torch.jit.script, trace, load,  |
-|                      | parse_ir, CompilationUnit, ...): a script can call aten::grad and    |
-|                      | aten::set_grad_enabled without going through Python.                 |
-| _close_python_names  | The Python entry points, by name, for a clear message: Tensor.       |
-|                      | backward, torch.autograd.grad/backward, autograd.functional.*,       |
-|                      | forward_ad.*, torch.func.*, torch.nn.grad.*, distributed autograd.   |
-| _replace_everywhere  | Each replaced object is replaced in every dict, list, set, cell and  |
-|                      | tuple that holds it (found with gc before gc is closed): modules     |
-|                      | that did `from torch._C import _set_grad_enabled`, TorchScript's     |
-|                      | builtin table, caches, the extension module's init-time dict copy.   |
-|                      | The originals are then freed: there is nothing left to restore.      |
-| _forbid_exec         | Landlock (when the kernel has it): this process and its children can |
-|                      | no longer execve anything, so no fresh Python with torch intact.     |
-| _install_hook        | The audit hook refuses what would undo the rest: gc.get_objects /    |
-|                      | get_referrers / get_referents (finding objects by walking the heap), |
-|                      | sys.settrace / setprofile (rewriting running frames), ctypes dlopen, |
-|                      | dlsym, from_address, string_at (calling libtorch's C++ directly, or  |
-|                      | reading memory), starting programs (subprocess, os.system, os.exec*, |
-|                      | os.posix_spawn), and importing sub-interpreters or the C test module |
-|                      | (a sub-interpreter runs without this hook).                          |
+| mechanism             | what it closes                                                       |
+|-----------------------|----------------------------------------------------------------------|
+| _seal_grad_mode       | Grad mode and forward-grad mode are switched off, and what could     |
+|                       | switch them on refuses: torch._C._set_grad_enabled(True),            |
+|                       | _set_fwd_grad_enabled(True), _InferenceMode(False) (it switches both |
+|                       | on), _enter_dual_level. So torch.enable_grad (also as a decorator),  |
+|                       | set_grad_enabled(True), inference_mode(False), forward_ad.dual_level |
+|                       | and torch.func's transforms (they switch grad mode on in Python)     |
+|                       | refuse. Switching off still works: torch.no_grad(), set_grad_        |
+|                       | enabled(False), inference_mode() (now a no-op). With grad mode off   |
+|                       | no operation records a grad_fn, even on requires_grad tensors: no    |
+|                       | graph exists to run backward on; with forward-grad mode off no       |
+|                       | tangent is read, even from a dual tensor made earlier.               |
+| _close_threads        | Grad mode is per thread in C++, and a new thread starts with it on.  |
+|                       | No thread can start: _thread.start_new_thread (and threading's copy) |
+|                       | refuse; every built-in module is imported first, so that             |
+|                       | _imp.create_builtin can refuse too (it would make a fresh _thread).  |
+| _close_subinterpreters| A sub-interpreter runs without the audit hook: _xxsubinterpreters.   |
+|                       | create/run_string and _testcapi.run_in_subinterp refuse (also in the |
+|                       | module's init-time copy of its dict, which a fresh instance gets).   |
+| _close_engine         | run_backward and queue_callback on the engine's C type (torch._C.    |
+|                       | _ImperativeEngine), so every instance, new instance or subclass      |
+|                       | refuses; _close_bound_methods replaces bound copies made earlier.    |
+| _close_nodes          | Calling a grad_fn node (SigmoidBackward0, AccumulateGrad and the 660 |
+|                       | others in torch._C._functions) refuses, for nodes made before block. |
+| _close_derivative_ops | Every dispatcher operator that computes a derivative itself (the     |
+|                       | aten *_backward ops, *_jvp, _make_dual, _unpack_dual, _fw_primal,    |
+|                       | _backward: 276 with their overloads) gets a refusing kernel at every |
+|                       | dispatch key it has a kernel for (CPU, Autograd, composite, sparse,  |
+|                       | batched, Meta, ...). So torch.ops.aten.X, torch.X, torch._VF.X, an   |
+|                       | OpOverload's call, decompose(), redispatch(), _dispatch_call_boxed,  |
+|                       | vmap, sparse inputs, calls below the autograd keys, the Python       |
+|                       | dispatcher and torch.nn.grad.conv2d_input all refuse. Their Python   |
+|                       | decompositions (torch._decomp's tables and functions, py_kernels)    |
+|                       | are dropped.                                                         |
+| _close_operator_lookup| torch.ops look-ups (torch._C._jit_get_operation, _get_operation_     |
+|                       | overload) would also find TorchScript's own aten::grad, aten::       |
+|                       | backward, aten::set_grad_enabled, which bypass the dispatcher. They  |
+|                       | are replaced by tables of every other operator, plus a call through  |
+|                       | the dispatcher for operators registered later (torch registers some  |
+|                       | when a module is first imported, e.g. by torch.optim).               |
+| _close_jit            | TorchScript's compilers, tracers, loaders and interpreters (torch.   |
+|                       | jit.script, trace, load, parse_ir, CompilationUnit, the one torch.jit|
+|                       | keeps, ScriptFunction calls, ...), and the derivative and grad-mode  |
+|                       | entries of its table of Python functions it compiles as operators.   |
+| _close_python_names   | The Python entry points, by name, for a clear message: Tensor.       |
+|                       | backward, torch.autograd.grad/backward, autograd.functional.*,       |
+|                       | forward_ad.make_dual, torch.func.*, torch.nn.grad.*, distributed     |
+|                       | autograd.                                                            |
+| _replace_everywhere   | Each replaced object is replaced in every dict, list, set, cell,     |
+|                       | object attribute and tuple that holds it (found with gc before gc is |
+|                       | closed): `from torch._C import _enter_dual_level` copies, torch.func |
+|                       | and torch._functorch sharing one function, TorchScript's tables,     |
+|                       | caches, extension modules' init-time dict copies. LEFT lists what    |
+|                       | could not be rewritten (nothing, with torch 2.13).                   |
+| _forbid_exec          | Landlock, when the kernel has it: this process and its children can  |
+|                       | never execve again, so no fresh Python with autograd intact (even    |
+|                       | through a fresh _posixsubprocess); shared libraries still load.      |
+| _install_hook         | The audit hook refuses what would undo the rest: gc.get_objects /    |
+|                       | get_referrers / get_referents (walking the heap), sys.settrace /     |
+|                       | setprofile (rewriting running frames), ctypes dlopen, dlsym,         |
+|                       | from_address, from_buffer, addressof, string_at (calling libtorch's  |
+|                       | C++ by name, reading memory), starting programs (subprocess,         |
+|                       | os.system, os.exec*, os.posix_spawn, os.spawn*), importing the       |
+|                       | sub-interpreter modules of other Python versions.                    |
 
 Reloading torch's Python modules (importlib.reload, deleting them from sys.modules) only runs
 their source again, which calls into the closed C functions, types and kernels: it gives back
-nothing but what reading torch's source gives (a formula one can copy by hand anyway).
+nothing but what reading torch's source gives. (Reloading torch.autograd itself aborts the
+process: its C types cannot be registered twice.)
 
-What remains open (in-process blocking cannot be airtight in CPython):
+What remains open (blocking inside a CPython process cannot be airtight):
 
-- ctypes memory access that Python 3.11 does not audit: `ctypes.cast`, `ctypes.memmove`, and
-  indexing a ctypes pointer past its object read and write any byte of the process, so a
-  submission could rebuild a C function object for an original or flip grad mode's thread-local
-  flag. ctypes itself cannot be unloaded (torch imports it). Closing this needs the submission
-  out of the grader's address space entirely (seccomp or a separate process without torch's
-  autograd) or a source scan that refuses ctypes (grading/scan.py).
+- ctypes memory access that Python 3.11 does not audit. A ctypes Union of a c_void_p and a
+  POINTER field reads and writes any address; ctypes.memmove and ctypes.cast take plain
+  ints; CFUNCTYPE(...)(address) calls any address. With /proc/self/maps and libtorch's ELF
+  symbol table (both readable) a submission can find and call GradMode::set_enabled or the
+  engine's run_backward, or rebuild a function object for an original. ctypes cannot be
+  unloaded (torch imports it). Closing this needs a submission that never shares a process
+  with torch's autograd code paths, or seccomp, or a source scan that refuses ctypes
+  (grading/scan.py): tests/self/test_autograd_block.py shows the union read working.
 - A compiled extension module shipped in the submission folder runs arbitrary C code when
-  imported (the same power as ctypes). `_imp.create_dynamic` stays open because legitimate lazy
-  imports of extension modules need it; it also lets a submission build a fresh instance of a
-  multi-phase C module (e.g. `_posixsubprocess`, whose fork_exec is closed by name only, and by
-  Landlock in the kernel).
-- `importlib.import_module("_xxsubinterpreters")` is not an `import` statement and raises no
-  "import" audit event; a sub-interpreter then runs without this hook (ctypes unaudited there).
-  torch itself cannot be imported in a sub-interpreter (its extension module refuses), so
-  this is the ctypes route again.
-- Without Landlock (kernels before 5.13, or disabled), `_posixsubprocess.fork_exec` from a
-  fresh `_posixsubprocess` starts a new Python, which has all of autograd.
-- `uses()` reads the hook through `sys.audit`; a submission can replace `sys.audit` or this
-  module's names and make `uses()` (or the blocked functions' counting) lie. That gains it no
-  derivative (the originals are gone); a grader that wants the count to be trustworthy must
-  also treat any change of the module's attributes as use. Setting a tiny recursion limit can
-  likewise make the hook fail before it counts (the route still fails).
-- Pure-Python formulas: torch's source files stay readable (torch/_decomp/decompositions.py
-  has sigmoid_backward in three lines); a submission can copy them, as it could from a book.
+  imported (the same power as ctypes). `_imp.create_dynamic` stays open, as legitimate lazy
+  imports need it; it can also make a fresh instance of a multi-phase C module, such as
+  `_posixsubprocess`, whose fork_exec is then open again: only Landlock stops the execve.
+- Without Landlock (kernels before 5.13, or disabled), that fresh fork_exec starts a new
+  Python, which has all of autograd. tests/self/test_autograd_block.py shows Landlock refusing
+  it, where the kernel has Landlock. (grading/landlock.py could also drop EXECUTE from its
+  read rules: execve is not needed once the child runs.)
+- `importlib.import_module` raises no "import" audit event, so REFUSED_IMPORTS only stops
+  import statements (the modules of this Python version are closed by SUBINTERPRETERS).
+- functorch's C++ layer stack (torch._C._functorch) was not examined beyond its Python API: a
+  grad layer restores a remembered grad mode when it hands an operation down. A graph made
+  that way could still not be evaluated (engine, nodes, kernels, forward AD are closed).
+- `uses()` reads the hook through sys.audit; a submission can rebind this module's names
+  (`_audit`, `uses`) or sys.audit so that the count stays unchanged, and a tiny recursion
+  limit can make the hook fail before it counts. The route still fails and no derivative is
+  gained; a grader that must trust the count should capture `uses` before the submission runs
+  and also treat a changed module as use.
+- Pure-Python formulas: torch's source stays readable (torch/_decomp/decompositions.py has
+  sigmoid_backward in three lines), and a submission may copy it, as it could from a book.
 - torch.gradient (finite differences of sampled values) and any numerical estimate a
   submission writes itself are not autograd and stay allowed.
 
 Order: `block()` uses ctypes (to make C types writable for a moment, to call Landlock) and gc
-(to find every holder of an original) before the hook closes both; the sandbox's own ctypes
+(to find every holder of an original) before the hook closes both: the sandbox's own ctypes
 calls (prctl, its Landlock rules) must come before `block()`. No other Python thread may be
-running (grad mode cannot be switched off in a thread from outside it): `block()` refuses.
+running (another thread's grad mode cannot be switched off from here): `block()` refuses then.
+It takes about 0.5 s (most of it the operator tables and the sweep). pdb and breakpoint() are
+refused after it (they call sys.settrace), and count as uses.
 
-What keeps working (tests/self/test_autograd_block.py runs every reference solution after
-block()): float64 tensors and all forward operations, in-place ops, indexing, random numbers,
-numpy interop, torch.nn.functional's forward functions, `torch.no_grad()` as a context manager
-and decorator, `requires_grad` read and set (no graph is recorded), `.detach()`, `.grad` set by
-hand, torch.optim's step on such gradients, torch.func.vmap and functional_call, custom
-torch.autograd.Function forwards.
+What keeps working (tests/self/test_autograd_block.py checks each bit for bit, and runs every
+reference solution and every right variant after block()): float64 tensors and all forward
+operations, in-place ops, indexing, random numbers, numpy interop, torch.nn.functional's
+forward functions (conv2d, max_pool2d, avg_pool2d, layer_norm, gelu, softmax, cross_entropy,
+...), printing tensors, `torch.no_grad()` as a context manager and decorator,
+set_grad_enabled(False), inference_mode(), `requires_grad` read and set (no graph is recorded),
+`.detach()`, a `.grad` set by hand, torch.optim's step on such gradients (SGD, AdamW),
+torch.func.vmap, a custom torch.autograd.Function's forward.
 """
 from __future__ import annotations
 
@@ -133,6 +159,7 @@ USES_EVENT = "backprop_kit.autograd.uses"  # sys.audit(USES_EVENT, box): the hoo
 _audit = sys.audit  # the original: a submission replacing sys.audit does not change this one
 _blocked_already = False
 LEFT: list[str] = []  # holders of an original that _replace_everywhere could not rewrite (descriptions)
+EXEC_FORBIDDEN: bool | None = None  # after block(): whether Landlock now refuses every execve
 
 
 class AutogradBlocked(RuntimeError):
@@ -211,7 +238,7 @@ JIT_METHODS = (("CompilationUnit", ("define", "create_function")),
                ("ScriptClass", ("__call__",)), ("ScriptClassFunction", ("__call__",)),
                ("LiteScriptModule", ("run_method", "forward")), ("StaticModule", ("__call__", "runAsync")))
 
-# TorchScript operators that switch grad mode
+# TorchScript operators that switch grad mode (aten::enable_grad is only a name in its builtin table)
 GRAD_MODE_OPS = frozenset({"aten::set_grad_enabled", "aten::enable_grad", "aten::_set_grad_enabled"})
 
 # operators that compute a derivative themselves: these base names, and any name containing
@@ -235,6 +262,8 @@ REFUSED_EVENTS = {
     "ctypes.dlsym/handle": "a ctypes symbol look-up (calling libtorch's C++ directly)",
     "ctypes.cdata": "ctypes from_address (reading and writing the process's memory)",
     "ctypes.cdata/buffer": "ctypes from_buffer (reading and writing the process's memory)",
+    "ctypes.addressof": "ctypes.addressof (reading and writing the process's memory)",
+    "ctypes.call_function": "ctypes calling a C address (calling libtorch's C++ directly)",
     "ctypes.string_at": "ctypes.string_at (reading the process's memory)",
     "ctypes.wstring_at": "ctypes.wstring_at (reading the process's memory)",
     "subprocess.Popen": "starting a program (a fresh Python has all of autograd)",
@@ -244,7 +273,10 @@ REFUSED_EVENTS = {
     "os.spawn": "os.spawn* (a fresh Python has all of autograd)",
     "os.startfile": "os.startfile (a fresh Python has all of autograd)",
 }
-# modules whose import statement is refused: a sub-interpreter runs without this audit hook
+# a sub-interpreter runs without this audit hook: these modules are imported, and their functions
+# that start one closed (in their init-time dict copy too, so a fresh instance has them closed)
+SUBINTERPRETERS = (("_xxsubinterpreters", ("create", "run_string")), ("_testcapi", ("run_in_subinterp",)))
+# modules whose import statement is refused (those of other Python versions, with the same powers)
 REFUSED_IMPORTS = frozenset({"_xxsubinterpreters", "_xxinterpchannels", "_interpreters", "_interpchannels",
                              "_testcapi", "_testinternalcapi", "_testmultiphase", "_testsinglephase"})
 
@@ -269,16 +301,20 @@ def block() -> None:
 
     swaps: dict[int, tuple[object, object]] = {}  # id(original) -> (original, stand-in)
     _close_threads(swaps)
+    _close_subinterpreters(swaps)
     _seal_grad_mode(torch, swaps)
     _close_engine(torch, swaps)
-    _close_nodes(torch, swaps)
+    _close_nodes(torch)
+    _close_new_programs(swaps)
     _close_bound_methods(swaps)
     _close_derivative_ops(torch, swaps)
+    _close_operator_lookup(torch, swaps)
     _close_jit(torch, swaps)
     _close_python_names(torch, swaps)
     _replace_everywhere(swaps)
     swaps.clear()  # the last references to the originals: now they are freed
-    _forbid_exec()
+    global EXEC_FORBIDDEN
+    EXEC_FORBIDDEN = _forbid_exec()
     _install_hook()
     _blocked_already = True
 
@@ -348,8 +384,23 @@ def _close_threads(swaps) -> None:
     _swap(swaps, _thread, "start_new_thread", _blocked("starting a thread (its grad mode would be on)"))
     _swap(swaps, _thread, "start_new", _blocked("starting a thread (its grad mode would be on)"))
     _swap(swaps, _imp, "create_builtin", _blocked("_imp.create_builtin (a fresh _thread module)"))
+
+
+def _close_new_programs(swaps) -> None:
+    """subprocess and os raise audit events (refused by the hook); this one does not. The kernel
+    closes execve itself in _forbid_exec."""
     import _posixsubprocess
     _swap(swaps, _posixsubprocess, "fork_exec", _blocked("_posixsubprocess.fork_exec (a fresh Python)"))
+
+
+def _close_subinterpreters(swaps) -> None:
+    for module_name, names in SUBINTERPRETERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # not built into this Python
+        for name in names:
+            _swap(swaps, module, name, _blocked(f"{module_name}.{name} (a sub-interpreter runs without the block)"))
 
 
 # ---- C types -------------------------------------------------------------------------------------------
@@ -357,6 +408,7 @@ def _close_threads(swaps) -> None:
 IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: set on every static (C) type since Python 3.10
 
 
+@functools.cache
 def _tp_flags_offset() -> int:
     """Where tp_flags sits in a type object: found by reading, so no struct layout is assumed."""
     known = (int, str, dict, type, object, float)
@@ -391,10 +443,10 @@ def _close_engine(torch, swaps) -> None:
         CLOSED_METHODS.setdefault(engine, set()).add(name)
 
 
-def _close_nodes(torch, swaps) -> None:
+def _close_nodes(torch) -> None:
     for name, node in vars(torch._C._functions).items():
-        if isinstance(node, type) and "__call__" in vars(node):
-            _swap(None, node, "__call__", _blocked(f"calling a grad_fn node ({name})"))
+        if isinstance(node, type) and "__call__" in vars(node):  # (not swept: 663 slot wrappers
+            _swap(None, node, "__call__", _blocked(f"calling a grad_fn node ({name})"))  # no one holds)
             CLOSED_METHODS.setdefault(node, set()).add("__call__")
 
 
@@ -448,8 +500,6 @@ def _close_derivative_ops(torch, swaps) -> None:
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # the leak: alive until the process ends
     libraries.clear()
 
-    _close_operator_lookup(torch, swaps)
-
     # operators already looked up (torch.ops.aten.X objects): a dispatcher operator's C function
     # now reaches the kernels above; a TorchScript-only one's (aten::grad) does not, so it is
     # replaced, here and wherever else it is held. (Not the former: an OpOverload hashes by it.)
@@ -482,8 +532,8 @@ def _close_operator_lookup(torch, swaps) -> None:
     """torch.ops.<ns>.<name> looks operators up by name with two C functions, which also find
     TorchScript's own operators (aten::grad, aten::backward, aten::set_grad_enabled: they run the
     engine or switch grad mode without the dispatcher). Both are replaced by:
-    - look-ups in tables made now of every operator but the derivative ones: what they return
-      is what the originals returned;
+    - look-ups in tables made now of every other operator: what they return is what the
+      originals returned;
     - for a dispatcher operator registered after block() (torch defines some of its own when a
       module is first imported, e.g. by torch.optim), a call through the dispatcher by its
       handle, which reaches dispatcher kernels only (and every derivative one refuses).
@@ -660,7 +710,9 @@ def _forbid_exec() -> bool:
 def _install_hook() -> None:
     """The hook counts every closed route and refuses REFUSED_EVENTS. It cannot be removed, and
     it reads nothing a submission can change: what it needs is bound here, in its closure, and
-    no Python object leads to the hook itself (gc is what could, and gc is refused)."""
+    no Python object leads to the hook itself (gc is what could, and gc is refused). A traceback
+    through it shows its frame, whose variables can be read there but not changed (that takes a
+    tracer, and tracers are refused); it holds no original."""
     count = 0
     refused, refused_imports = dict(REFUSED_EVENTS), REFUSED_IMPORTS
     error, message = AutogradBlocked, _message

@@ -45,6 +45,9 @@ from grading.verdict import failure_label
 MAX_OUTPUT = 4000
 
 _hypothesis = threading.Lock()  # hypothesis runs one test at a time in a process
+# one scan at a time: CPython's parser, deep in a hostile module in two threads at once, once
+# raised SystemError (and a scan is milliseconds)
+_scanning = threading.Lock()
 
 
 @dataclass
@@ -222,7 +225,8 @@ class StudentGrader:
     def grade(self) -> StudentResult:
         start = time.monotonic()
         sub = self.submission
-        static = scan.scan(sub.folder) if not sub.problem else {}
+        with _scanning:
+            static = scan.scan(sub.folder) if not sub.problem else {}
         results = []
         try:
             for eid, cases in self.cases.items():

@@ -21,6 +21,7 @@ import os
 import pickle
 import signal
 import socket
+import sys
 import time
 
 import torch
@@ -38,6 +39,8 @@ def main(sock: socket.socket, settings: dict) -> None:
     torch.set_num_threads(1)  # tensors this small gain nothing from more; the cores go to students
     _warm_up_torch()
     lockdown.prepare()  # what a child's lockdown needs of ctypes, which block() closes
+    # a leftover breakpoint() does nothing here (pdb's tracer would be refused as a way around the block)
+    sys.breakpointhook = lambda *args, **kwargs: None
     autograd_block.block()
     gc.freeze()  # ~100,000 inherited objects a child's collections need not walk
     exits: dict[int, int] = {}

@@ -199,9 +199,12 @@ ROUTES = {
     "aten::_backward on a graph made before block()":
         ("y = x.sin().sum(); op = torch.ops.aten._backward.default", "op(y, [x]); return x.grad", BLOCKED),
     "TorchScript's aten::grad": ("", "return torch.ops.aten.grad", LOOKUP_CLOSED),
-    "calling a grad_fn node made before block()": ("y = torch.sigmoid(x)",
+    # MulBackward0's formula calls only forward ops: the node itself must refuse
+    "calling a grad_fn node made before block()": ("y = x * x",
                                                     "return y.grad_fn(torch.ones(3, dtype=torch.float64))",
                                                     BLOCKED),
+    "calling a saved node.__call__": ("y = x * x; call = y.grad_fn.__call__",
+                                      "return call(torch.ones(3, dtype=torch.float64))", BLOCKED),
     "the AccumulateGrad node of a leaf": ("", """
         node, _ = torch.autograd.graph.get_gradient_edge(x)
         return node(torch.ones(3, dtype=torch.float64))
@@ -365,6 +368,12 @@ ROUTES = {
                        BLOCKED),
     "_posixsubprocess.fork_exec": ("", "import _posixsubprocess; return _posixsubprocess.fork_exec()", BLOCKED),
     "a sub-interpreter": ("", "import _xxsubinterpreters; return _xxsubinterpreters.create()", BLOCKED),
+    "a sub-interpreter from a fresh module": ("", """
+        import importlib
+        del sys.modules["_xxsubinterpreters"]
+        return importlib.import_module("_xxsubinterpreters").create()
+        """, BLOCKED),
+    "a sub-interpreter from _testcapi": ("", "import _testcapi; return _testcapi.run_in_subinterp('1')", BLOCKED),
     "ctypes.pythonapi": ("", "import ctypes; return ctypes.pythonapi.PyCFunction_NewEx", BLOCKED),
     "reloading autograd_block to reset its count": ("", """
         import importlib
@@ -376,7 +385,17 @@ ROUTES = {
         return ab.uses()
         """, ("returned", True)),
     "block() called again": ("", "ab._blocked_already = False; ab.block()", BLOCKED),
-    # honest limits: these are refused, but not by the hook, so uses() does not see them
+    # honest limits. Open: ctypes memory access Python does not audit (here a union's pointer
+    # field reads torch's reference count); with it a submission can call any C function.
+    "ctypes memory access (OPEN, documented)": ("", """
+        import ctypes
+        class Pun(ctypes.Union):
+            _fields_ = [("address", ctypes.c_void_p), ("pointer", ctypes.POINTER(ctypes.c_ssize_t))]
+        pun = Pun()
+        pun.address = id(torch)
+        return pun.pointer[0] > 0
+        """, ("returned", False)),
+    # these are refused, but not by the hook, so uses() does not see them
     KERNEL_ONLY: ("", """
         import importlib.machinery, importlib.util
         spec = importlib.util.find_spec("_posixsubprocess")
@@ -693,3 +712,14 @@ for attempt in (lambda: x.sum().backward(), lambda: torch.enable_grad().__enter_
 print("VERDICT " + json.dumps({"before": before, "counts": counts, "left": ab.LEFT}))
 """)
     assert found == {"before": 0, "counts": [0, 1, 2, 2], "left": []}
+
+
+def test_reloading_torch_autograd_itself_ends_the_process_without_a_gradient(zygote):
+    """torch.autograd's import registers C types, which cannot be registered twice: the process
+    aborts (the grader sees a crash), rather than getting a fresh autograd."""
+    out, status = zygote.run(route_case("""
+        import importlib
+        autograd = importlib.reload(torch.autograd)
+        print("GRADIENT", autograd.grad(x.sin().sum(), x))
+        """))
+    assert status == -6 and "GRADIENT" not in out and "already defined" in out, (status, out)
