@@ -83,7 +83,8 @@ What does not hold, and what an instructor can do:
 - Autograd, honestly: in-process blocking cannot be airtight in CPython. ctypes' unaudited
   memory access (cast, memmove) could rebuild an original function or flip grad mode's flag;
   torch's own source can be read and copied, as from a book. A submission that does so passes
-  the run-time block. Such code needs ctypes or long copied formulas: grep the submissions for
+  the run-time block. (A compiled extension cannot be handed in: only the curriculum's .py
+  modules are copied, grading/submissions.py.) Such code needs ctypes or long copied formulas: grep the submissions for
   `ctypes`, and read any submission whose scores surprise you.
 - The limits of the machine: a submission may use its wall time on a full core, and its memory
   limit, which other students' grading then shares.

@@ -89,6 +89,8 @@ STUDENTS = {
         space = {{}}
         exec(open({str(ROOT / "solutions" / "ch1_sensitivity.py")!r}).read(), space)
         return space["numeric_sensitivity"](f, x, h)"""), "error", "error" if landlock.abi_version() else "passed"),
+    # a debugging line left in: graded, it does nothing (pdb's tracer is refused in a grading child)
+    "leftover_breakpoint": (module("breakpoint()\nreturn float(k)", RIGHT_NUMERIC), "passed", "passed"),
     "missing_function": ("def scale_sensitivity(x, k):\n    return float(k)\n", "passed", "missing"),
     "syntax": ("def scale_sensitivity(x, k):\n    return k +\n", "error", "error"),
     "wrong_type": (module("return str(k)", "import numpy\nreturn numpy.array([1.0, 2.0])"), "wrong", "wrong"),

@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from grading import generate, rubric, scan, wire
+from grading import cases, generate, rubric, scan, wire
 from grading.submissions import Submission, discover, prepare
 from kit.check import ExerciseFailure, check
 from kit.cli import main
@@ -22,6 +22,11 @@ from kit.registry import CHAPTERS, EXERCISES
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADING = settings.get_profile("grading")
+
+
+def graded_settings(exercise):
+    """The inputs kit grade draws for `exercise`: from the course's seed (tests/self/conftest.py)."""
+    return cases.grading_settings(exercise, cases.load_seed())
 SAMPLE = ROOT / "grading" / "sample_class"
 
 
@@ -68,7 +73,8 @@ def test_verdicts_and_messages_are_kit_checks(tmp_path):
     assert grade(submissions, tmp_path / "out", "--only", only, "--timeout", "20") == 0
     for variant in picked:
         try:
-            check(EXERCISES[variant.exercise], Implementation(submissions / variant.student), GRADING)
+            check(EXERCISES[variant.exercise], Implementation(submissions / variant.student),
+                  graded_settings(EXERCISES[variant.exercise]))
             expected, message = "passed", "passed"
         except ExerciseFailure as failure:
             expected, message = failure.status, failure.message
@@ -85,8 +91,22 @@ def test_the_message_is_the_one_pytest_shows(tmp_path):
     generate.write_variant(folder, variant, with_solutions=False)
     grade(tmp_path / "class", tmp_path / "out", "--only", variant.exercise)
     with pytest.raises(ExerciseFailure) as failure:
-        check(EXERCISES[variant.exercise], Implementation(folder), GRADING)
+        check(EXERCISES[variant.exercise], Implementation(folder), graded_settings(EXERCISES[variant.exercise]))
     assert results(tmp_path / "out", "student")[variant.exercise]["output"] == failure.value.message
+
+
+def test_every_right_variant_keeps_full_marks_in_the_sandbox(tmp_path):
+    """The kit's correct answers written differently, each graded by kit grade as a student's:
+    none may lose a point to the sandbox, the autograd block or the scan."""
+    right = generate.variants(("RIGHT",))
+    submissions = tmp_path / "class"
+    for variant in right:
+        generate.write_variant(submissions / variant.student, variant, with_solutions=False)
+    only = ",".join(sorted({v.exercise for v in right}))
+    assert grade(submissions, tmp_path / "out", "--only", only, "--timeout", "30", "-j", "2") == 0
+    for variant in right:
+        found = results(tmp_path / "out", variant.student)[variant.exercise]
+        assert found["extra_data"]["kit_status"] == "passed", (variant, found["output"][:500])
 
 
 # ---- the rubric ------------------------------------------------------------------------------------
