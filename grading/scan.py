@@ -892,15 +892,7 @@ class _Module:
     def _sequences(self, node: ast.AST, scope: Scope, env: dict, depth: int) -> set | None:
         """The tuples of strings an iterable given to str.join may hold."""
         if isinstance(node, (ast.List, ast.Tuple)):
-            result = {()}
-            for element in node.elts:
-                part = self.strings(element, scope, env, depth)
-                if part is None:
-                    return None
-                result = {r + (p,) for r in result for p in part}
-                if len(result) > MAX_STRINGS:
-                    return None
-            return result
+            return _tuples(self.strings(element, scope, env, depth) for element in node.elts)
         if isinstance(node, (ast.GeneratorExp, ast.ListComp)) and len(node.generators) == 1:
             generator = node.generators[0]
             if generator.ifs or not isinstance(generator.target, ast.Name):
@@ -908,15 +900,8 @@ class _Module:
             items = self._constants(generator.iter, scope, env, depth)
             if items is None:
                 return None
-            result = {()}
-            for item in items:
-                part = self.strings(node.elt, self.scopes.get(id(node), scope), {**env, generator.target.id: item}, depth)
-                if part is None:
-                    return None
-                result = {r + (p,) for r in result for p in part}
-                if len(result) > MAX_STRINGS:
-                    return None
-            return result
+            inner = self.scopes.get(id(node), scope)
+            return _tuples(self.strings(node.elt, inner, {**env, generator.target.id: item}, depth) for item in items)
         if isinstance(node, ast.Call) and len(node.args) == 1 and \
                 self.info(node.func, scope).paths & {"builtins.reversed", "builtins.list", "builtins.tuple"}:
             text = self.strings(node.args[0], scope, env, depth)
@@ -1551,3 +1536,16 @@ def _source(node: ast.AST, limit: int = 80) -> str:
     except RecursionError:  # deeper than Python can print: the scan still reports the use
         text = type(node).__name__
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _tuples(parts) -> set | None:
+    """Every tuple with one string from each part, in order; None when a part is unknown (None)
+    or there would be more than MAX_STRINGS."""
+    result = {()}
+    for part in parts:
+        if part is None:
+            return None
+        result = {r + (p,) for r in result for p in part}
+        if len(result) > MAX_STRINGS:
+            return None
+    return result

@@ -30,11 +30,13 @@ from pathlib import Path
 
 import pytest
 
-from grading import rubric
-from grading.isolation import Setting
+from grading import cases, rubric
+from grading.isolation import UID_BASE, Setting
 from grading.processes import zygote_processes
 from grading.sandbox import Limits
 from grading.submissions import discover
+from kit.implementation import Implementation
+from kit.registry import get
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = (ROOT / "solutions" / "ch1_sensitivity.py").read_text()
@@ -130,6 +132,18 @@ def attackers(out: Path, cache: Path, tcp: int, udp: int) -> dict[str, str]:
             attempt("realtime", lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10)))
             attempt("nice", lambda: os.nice(-5) < 0 or False)
             attempt("unshare", lambda: ctypes.CDLL(None).unshare(0x10000000) == 0 or False)
+
+            def inherited():  # fds 0-2 and the socket to the grader are all a child may hold
+                held = []
+                for fd in range(3, 1024):
+                    try:
+                        os.fstat(fd)
+                        held.append(fd)
+                    except OSError:
+                        pass
+                print("HELD", held, "UID", os.getuid(), os.getgid(), os.getgroups(), flush=True)
+                return len(held) > 1 or False
+            attempt("inherited-descriptors", inherited)
             '''),
         "thief": attack(f'''
             def read(pattern):
@@ -377,6 +391,38 @@ def test_no_secret_reaches_a_report_and_nothing_reached_loopback(graded):
             assert CLASSMATE_MARK not in said, result.student
             assert "Reference solutions" not in said, result.student
     assert graded["received"] == []
+
+
+def test_as_root_each_student_runs_as_a_user_of_its_own(graded):
+    if not graded["setting"].root:
+        pytest.skip("only a root grader has users to give")
+    said = everything_said(next(r for r in graded["first"] if r.student == "reach"))
+    uid = int(said.split("UID ", 1)[1].split()[0])
+    assert uid >= UID_BASE and "[]" in said.split("UID ", 1)[1].split("\n")[0]  # no supplementary group
+
+
+def test_a_table_of_recorded_answers_passes_the_rehearsal_but_not_the_grading(tmp_path):
+    """The attack on derandomized inputs: record what the public profile asks, answer from a table.
+    It answers every rehearsal input right, and fails the inputs of the course's seed."""
+    exercise = get("ch1_sensitivity.scale_sensitivity")
+    rehearsal = cases.record(exercise)  # what `pytest --hypothesis-profile grading` asks
+    graded = cases.record(exercise, cases.load_seed())
+    examples = len(exercise.examples)
+    assert [repr(a) for a in graded.inputs[:examples]] == [repr(a) for a in rehearsal.inputs[:examples]]
+    drawn = {repr(a) for a in graded.inputs[examples:]}
+    shared = drawn & {repr(a) for a in rehearsal.inputs[examples:]}  # simple values both may try: 0.0, -0.5
+    assert len(shared) < len(drawn) / 2, (len(shared), len(drawn))
+    table = {repr(args): answer for args, answer in zip(rehearsal.inputs, rehearsal.expected)}
+    folder = tmp_path / "class" / "table"
+    folder.mkdir(parents=True)
+    (folder / "ch1_sensitivity.py").write_text(
+        f"TABLE = {table!r}\n\ndef scale_sensitivity(x, k):\n    return TABLE.get(repr((x, k)), 0.5)\n"
+        f"\ndef numeric_sensitivity(f, x, h=1e-5):\n    raise NotImplementedError\n")
+    module = Implementation(folder).module("ch1_sensitivity")
+    assert all(module.scale_sensitivity(*args) == answer for args, answer in zip(rehearsal.inputs, rehearsal.expected))
+    result = grade_in_process(folder.parent, Setting.detect(), tmp_path / "cache")[0]
+    scale = next(r for r in result.results if r.exercise == exercise.id)
+    assert scale.status == "wrong", scale.feedback
 
 
 def test_nothing_was_written_and_nothing_outlives_the_grader(graded):
