@@ -184,14 +184,12 @@ class ClassRun:
 class Worker:
     """A grading thread's trusted helpers: a checker, and a zygote for its students' processes."""
 
-    def __init__(self, run: ClassRun):
-        self.run = run
+    def __init__(self, run: ClassRun, zygote: Zygote):
+        self.run, self.zygote = run, zygote
         self.checker = Checker(run.cases)
-        self.zygote = self._zygote()
 
     def _zygote(self) -> Zygote:
-        binds = self.run.cgroups.bind_paths() if self.run.cgroups else []
-        return Zygote(self.run.setting, self.run.work, binds)
+        return start_zygote(self.run.setting, self.run.work, self.run.cgroups)
 
     def healthy(self) -> None:
         """After a student: a zygote or checker that died is replaced, so the next student is not blamed."""
@@ -351,6 +349,10 @@ class StudentGrader:
         return "wrong", messages.inconsistent(exercise)
 
 
+def start_zygote(setting: Setting, work: Path, cgroups: Cgroups | None) -> Zygote:
+    return Zygote(setting, work, cgroups.bind_paths() if cgroups else [])
+
+
 def grade_one(submission: Submission, index: int, run: ClassRun, workers: queue.Queue, since: int,
               graded=None) -> StudentResult:
     worker = workers.get()  # one per thread: as many workers as threads
@@ -426,9 +428,14 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
     work = Path(tempfile.mkdtemp(prefix="kit-grade-"))
     cgroups = Cgroups.make(f"kit-grade-{os.getpid()}-{work.name}") if setting.cgroups else None
     workers: queue.Queue = queue.Queue()
+    zygotes: list[Zygote] = []
     try:
         os.chmod(work, 0o711)  # each student's user may pass through to its own folder, and see no other
         (work / "captures").mkdir(mode=0o700)
+        jobs = max(1, min(jobs, len(submissions)))
+        # started first, here in the main thread (a zygote dies with the thread that started it):
+        # each imports torch and blocks autograd (~3 s) while the inputs are loaded or drawn
+        zygotes += [start_zygote(setting, work, cgroups) for _ in range(jobs)]
         for i, submission in enumerate(submissions):
             prepare(submission, work / f"s{i:05d}")
             if submission.folder is not None:
@@ -438,9 +445,8 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
                        {eid: target(c.exercise) for eid, c in cases.items()}, points, limits, setting, work, cgroups)
         gc.freeze()  # the cases and every module: the collector need not walk them again
         results: dict[int, StudentResult] = {}
-        jobs = max(1, min(jobs, len(submissions)))
-        for _ in range(jobs):  # here, in the main thread: a zygote dies with the thread that started it
-            workers.put(Worker(run))
+        while zygotes:
+            workers.put(Worker(run, zygotes.pop()))
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kit-grade")
         try:
             futures = {pool.submit(grade_one, s, i, run, workers, since, graded): i for i, s in enumerate(submissions)}
@@ -461,6 +467,8 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
     finally:
         while not workers.empty():
             workers.get().close()
+        for zygote in zygotes:  # started, but grading stopped before a worker took it
+            zygote.close()
         sweep_orphans(since)
         if cgroups is not None:
             cgroups.remove()

@@ -38,6 +38,7 @@ def main(sock: socket.socket, settings: dict) -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a child become ours, to be ended
     torch.set_num_threads(1)  # tensors this small gain nothing from more; the cores go to students
     _warm_up_torch()
+    child.seed()  # imports numpy.random now, once, not in every child
     lockdown.prepare()  # what a child's lockdown needs of ctypes, which block() closes
     # a leftover breakpoint() does nothing here (pdb's tracer would be refused as a way around the block)
     sys.breakpointhook = lambda *args, **kwargs: None
