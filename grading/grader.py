@@ -445,8 +445,10 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
                        {eid: target(c.exercise) for eid, c in cases.items()}, points, limits, setting, work, cgroups)
         gc.freeze()  # the cases and every module: the collector need not walk them again
         results: dict[int, StudentResult] = {}
-        while zygotes:
-            workers.put(Worker(run, zygotes.pop()))
+        every = [Worker(run, zygote) for zygote in zygotes]  # also those a thread holds, for Ctrl-C
+        zygotes.clear()
+        for worker in every:
+            workers.put(worker)
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kit-grade")
         try:
             futures = {pool.submit(grade_one, s, i, run, workers, since, graded): i for i, s in enumerate(submissions)}
@@ -458,7 +460,7 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
         except BaseException:  # Ctrl-C, or a fault of the grader itself: stop every child now
             pool.shutdown(wait=False, cancel_futures=True)
             Sandbox.kill_all()
-            for worker in list(workers.queue):
+            for worker in every:  # its namespace, and every child of it, ends with it
                 worker.zygote.process.kill()
             raise
         finally:

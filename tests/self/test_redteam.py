@@ -524,3 +524,27 @@ def unprivileged_class(tmp_path: Path) -> None:
     assert all(grades[s] == "0" for s in sources if s not in HONEST), grades
     assert listener.received == []
     assert zygote_processes() == []
+
+
+def test_a_stopped_grader_leaves_no_process_behind(tmp_path):
+    """SIGTERM (what the Gradescope runtime sends at its deadline) in the middle of a hang: kit grade
+    stops, and every zygote and student process ends with it."""
+    submissions = tmp_path / "class"
+    for student in ("a", "b"):
+        (submissions / student).mkdir(parents=True)
+        (submissions / student / "ch1_sensitivity.py").write_text(
+            "import time\n\ndef scale_sensitivity(x, k):\n    time.sleep(600)\n\n"
+            "def numeric_sensitivity(f, x, h=1e-5):\n    time.sleep(600)\n")
+    grader = subprocess.Popen([sys.executable, "-m", "kit.cli", "grade", str(submissions), "--out",
+                               str(tmp_path / "out"), "--only", "1", "-j", "2", "--timeout", "300", "-q"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(zygote_processes()) < 4 and time.monotonic() < deadline:  # two zygotes, two students
+        time.sleep(0.5)
+    assert len(zygote_processes()) >= 4, "the students never started"
+    grader.terminate()
+    _, errors = grader.communicate(timeout=60)
+    assert grader.returncode != 0 and "interrupted" in errors, errors[-2000:]
+    time.sleep(1)
+    assert zygote_processes() == []
+    assert not (tmp_path / "out").exists()
