@@ -26,7 +26,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from kit.registry import CHAPTERS, EXERCISES
-from grading.grader import PASSED, StudentResult
+from grading.grader import StudentResult
+from grading.statuses import PASSED
 from grading.text import printable, visible
 
 MAX_FEEDBACK = 3000

@@ -16,7 +16,7 @@ import kit.registry
 from kit.compare import compare
 from kit.exercise import Exercise
 from grading import wire
-from grading.statuses import CHILD_STOPS, CRASHED, LEARNER_STATUSES, PASSED  # noqa: F401 (re-exported)
+from grading.statuses import CHILD_STOPS, CRASHED, PASSED
 
 MALFORMED = CRASHED  # a reply that is not the answers: the submission broke its own process
 
