@@ -459,7 +459,7 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
                     progress.step(result.student, result.score, result.max_score)
         except BaseException:  # Ctrl-C, or a fault of the grader itself: stop every child now
             pool.shutdown(wait=False, cancel_futures=True)
-            Sandbox.kill_all()
+            Sandbox.stop()
             for worker in every:  # its namespace, and every child of it, ends with it
                 worker.zygote.process.kill()
             raise

@@ -21,7 +21,6 @@ import os
 import pickle
 import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,9 +60,7 @@ def reply_limit(answers_bytes: int) -> int:
 class Sandbox:
     """One submission's child process: started on the first request, restarted after a death."""
 
-    _live: set = set()  # every Sandbox with a child, for kill_all
-    _live_lock = threading.Lock()
-    stopping = False  # set by kill_all: no child is started any more
+    stopping = False  # set by stop(): no child is started any more
 
     def __init__(self, zygote, spec, capture: Path, limits: Limits, cgroup=None):
         self.zygote, self.spec, self.capture, self.limits, self.cgroup = zygote, spec, capture, limits, cgroup
@@ -126,8 +123,6 @@ class Sandbox:
             os.close(capture)
         self.loaded = set()
         self.started += 1
-        with Sandbox._live_lock:
-            Sandbox._live.add(self)
         try:  # the child says it is locked down before it reads a request
             self.sock.settimeout(START_SECONDS)
             ready = json.loads(wire.recv(self.sock, time.monotonic() + START_SECONDS, 1 << 12))
@@ -160,8 +155,6 @@ class Sandbox:
     def kill(self) -> None:
         """End the child and everything it started, and forget it."""
         pid, self.pid = self.pid, None
-        with Sandbox._live_lock:
-            Sandbox._live.discard(self)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -178,7 +171,6 @@ class Sandbox:
         self.kill()
 
     @classmethod
-    def kill_all(cls) -> None:
-        """On Ctrl-C: no new child; the zygotes are ended by the grader, and their children with them."""
-        with cls._live_lock:
-            cls.stopping = True
+    def stop(cls) -> None:
+        """On Ctrl-C: no new child is started (the grader ends the zygotes, and the children with them)."""
+        cls.stopping = True
