@@ -86,6 +86,12 @@ What does not hold, and what an instructor can do:
   the run-time block. (A compiled extension cannot be handed in: only the curriculum's .py
   modules are copied, grading/submissions.py.) Such code needs ctypes or long copied formulas: grep the submissions for
   `ctypes`, and read any submission whose scores surprise you.
+- Feedback carries inputs: a graded run's report shows what the code printed and its own
+  exception text (each cut at a few thousand characters), and the failing input, shrunk. A
+  student who may resubmit and read that feedback learns some graded inputs each time, enough,
+  over several submissions, for a table of a scalar exercise's answers. Against that: on
+  Gradescope, show results after the due date (`--visibility after_due_date`), or grade the
+  final version with a new seed (`kit grade --seed-file NEW`): a table of old inputs then fails.
 - The limits of the machine: a submission may use its wall time on a full core, and its memory
   limit, which other students' grading then shares.
 
