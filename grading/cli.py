@@ -58,7 +58,7 @@ def add_parser(subparsers) -> None:
                "0 graded; 1 graded, but some entries could not be read; 2 bad usage; 3 the kit failed.")
     parser.add_argument("submissions", metavar="SUBMISSIONS", type=Path, help="folder of submissions")
     parser.add_argument("--out", required=True, type=Path, metavar="OUT",
-                        help="folder for grades.csv, index.html and <student>/report.html, results.json")
+                        help="folder for grades.csv, index.html and students/<folder>/report.html, results.json")
     parser.add_argument("--rubric", type=Path, metavar="FILE",
                         help="points per exercise (TOML); default: grading/rubric.toml")
     parser.add_argument("-j", "--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",
@@ -66,7 +66,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--timeout", type=positive(float), default=10.0, metavar="SECONDS",
                         help="wall time per exercise and student (default: %(default)s)")
     parser.add_argument("--memory", type=size, default="2G", metavar="SIZE",
-                        help="memory per student's process, beyond torch's own (default: 2G)")
+                        help="memory per submission, beyond torch's own: all its processes together where the grader "
+                             "may make cgroups, else per process (default: 2G)")
     parser.add_argument("--output-limit", type=size, default="1M", metavar="SIZE",
                         help="printed output per exercise (default: 1M)")
     parser.add_argument("--only", metavar="LIST",
