@@ -115,7 +115,9 @@ class Sandbox:
     def _start(self) -> None:
         if Sandbox.stopping:
             raise Stopped("grading was stopped")
-        capture = os.open(self.capture, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        # O_APPEND: the child empties the file before each request (ftruncate), and every write
+        # then lands at its new end, not at the old offset after a hole of NUL bytes
+        capture = os.open(self.capture, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         spec = replace(self.spec, cgroups=self.cgroup.procs if self.cgroup else ())
         try:
             self.sock, self.pid = self.zygote.spawn(spec, capture)

@@ -59,7 +59,8 @@ STUDENTS = {
     "hog": (module("x = bytearray(3 * 2**30)\nreturn float(k)", RIGHT_NUMERIC), "out of memory", "passed"),
     "hog_torch": (module("x = torch.empty(2**30, dtype=torch.float64)\nreturn float(k)", RIGHT_NUMERIC),
                   "out of memory", "passed"),
-    "flood": (module("while True:\n    print('spam' * 1000)", "print('hello from numeric')\n" + RIGHT_NUMERIC),
+    "flood": (module("while True:\n    print('spam' * 1000)", "print('hello from numeric')\n" + RIGHT_NUMERIC,
+                     "print('loading')"),  # printed on import, so the flood is not the child's first output
               "output limit", "passed"),
     # kit.compare is not even in a student's process (grading/child.py); the grader's torch is its own
     "tamper": (module(WRONG_SCALE, WRONG_NUMERIC, """
@@ -237,6 +238,8 @@ def test_feedback_is_the_learners_message(graded):
     assert "did not finish within 3 s" in results(graded["out"], "hang")[SCALE]["output"]
     assert "SIGSEGV" in results(graded["out"], "segfault")[SCALE]["output"]
     assert "hello from numeric" in results(graded["out"], "flood")[NUMERIC]["output"]
+    flooded = results(graded["out"], "flood")[SCALE]["output"]
+    assert "spam" in flooded and "\x00" not in flooded  # each request's output from its first byte
     assert "at line 6: `requires_grad=True`" in results(graded["out"], "autograd")[SCALE]["output"]
     assert "not a zip file" in results(graded["out"], "broken")[SCALE]["output"]
 

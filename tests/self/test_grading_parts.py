@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import math
 import zipfile
 from pathlib import Path
@@ -191,6 +192,29 @@ def test_the_sample_class(tmp_path):
     page = (tmp_path / "out" / "index.html").read_text()
     for student in found:
         assert f'href="students/{student}/report.html"' in page
+
+
+GOLDEN = ROOT / "tests" / "self" / "golden"
+
+
+def test_the_sample_class_gives_the_golden_grade_book(tmp_path):
+    """grading/sample_class on a fixed seed: grades.csv and every results.json, message for message,
+    as checked in under tests/self/golden/. After a deliberate change of wording or verdicts,
+    rewrite them with `KIT_UPDATE_GOLDEN=1 pytest --self-tests -k golden` and read the diff."""
+    seed = tmp_path / "grading-seed"
+    seed.write_bytes((GOLDEN / "grading-seed").read_bytes())
+    seed.chmod(0o600)
+    out = tmp_path / "out"
+    assert grade(SAMPLE, out, "--only", "1-2", "--timeout", "3", "--seed-file", str(seed)) == 0
+    written = [out / "grades.csv", *sorted((out / "students").glob("*/results.json"))]
+    for path in written:
+        golden = GOLDEN / "sample_class" / path.relative_to(out)
+        if os.environ.get("KIT_UPDATE_GOLDEN"):
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(path.read_text())
+        assert path.read_text() == golden.read_text(), path.relative_to(out)
+    expected = {p.relative_to(GOLDEN / "sample_class") for p in (GOLDEN / "sample_class").rglob("*") if p.is_file()}
+    assert {p.relative_to(out) for p in written} == expected
 
 
 def test_only_selects_chapters_and_exercises():
