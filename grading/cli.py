@@ -132,8 +132,9 @@ def grade(args) -> int:
 
     limits = Limits(timeout=args.timeout, memory=args.memory, output=args.output_limit)
     setting = Setting.detect()
-    if setting.problem():
-        raise UsageError(setting.problem())
+    problem = setting.problem()
+    if problem:
+        raise UsageError(problem)
     from grading.cases import SeedError, load_seed
 
     try:

@@ -34,8 +34,7 @@ from grading import forkserver, lockdown, scan, verdict, wire
 from grading.cgroups import Cgroups
 from grading.checker import Checker
 from grading.child import Spec, Target
-from grading.isolation import (PRELOADED_DRIVERS, UID_BASE, Setting, SettingError, Zygote, readable_roots,
-                               source_of)
+from grading.isolation import PRELOADED_DRIVERS, Setting, SettingError, Zygote, readable_roots, source_of
 from grading.processes import become_subreaper, clock_ticks, sweep_orphans
 from grading.sandbox import Breach, Limits, Sandbox, reply_limit
 from grading.statuses import AUTOGRAD, CRASHED, GRADER_FAULT, LEARNER_STATUSES, PASSED, UNREADABLE
@@ -174,7 +173,7 @@ class ClassRun:
 
     def policy(self, index: int, folder: Path) -> lockdown.Policy:
         """How student `index`'s processes lock themselves down."""
-        uid = UID_BASE + index if self.setting.root else None
+        uid = self.setting.uid(index)
         cpu = int(60 + 2 * self.limits.timeout * len(self.cases))  # a backstop: the grader keeps time
         return lockdown.Policy(memory=self.limits.memory, processes=self.limits.processes,
                                output=self.limits.output, cpu_seconds=cpu, uid=uid, gid=uid,
@@ -188,14 +187,11 @@ class Worker:
         self.run, self.zygote = run, zygote
         self.checker = Checker(run.cases)
 
-    def _zygote(self) -> Zygote:
-        return start_zygote(self.run.setting, self.run.work, self.run.cgroups)
-
     def healthy(self) -> None:
         """After a student: a zygote or checker that died is replaced, so the next student is not blamed."""
         if not self.zygote.alive():
             self.zygote.close()
-            self.zygote = self._zygote()
+            self.zygote = start_zygote(self.run.setting, self.run.work, self.run.cgroups)
         if not self.checker.process.is_alive():
             self.checker.close()
             self.checker = Checker(self.run.cases)
@@ -419,8 +415,9 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
     `seed`: the course's grading seed (default: grading.cases.load_seed())."""
     exercises = list(exercises or EXERCISES)
     setting = setting or Setting.detect()
-    if setting.problem():
-        raise SettingError(setting.problem())
+    problem = setting.problem()
+    if problem:
+        raise SettingError(problem)
     Sandbox.stopping = False
     since = clock_ticks()
     forkserver.start()  # started already by `kit grade`; the forkserver imports torch meanwhile
@@ -439,7 +436,7 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
         for i, submission in enumerate(submissions):
             prepare(submission, work / f"s{i:05d}")
             if submission.folder is not None:
-                own(submission.folder, UID_BASE + i if setting.root else None)
+                own(submission.folder, setting.uid(i))
         cases = cases_module.record_all(exercises, jobs, cache, seed)
         run = ClassRun(cases, {eid: plan(c) for eid, c in cases.items()},
                        {eid: target(c.exercise) for eid, c in cases.items()}, points, limits, setting, work, cgroups)

@@ -20,6 +20,7 @@ Each grading thread has a zygote of its own, and grades one student at a time wi
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -63,6 +64,7 @@ def library_folders() -> list[str]:
     return list(dict.fromkeys(str(Path(m.__file__).resolve().parent.parent) for m in (torch, numpy)))
 
 
+@functools.cache
 def readable_roots() -> tuple[str, ...]:
     """What a child may read (Landlock; bubblewrap binds the same): Python, libraries, system files."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
@@ -113,6 +115,10 @@ class Setting:
     @staticmethod
     def _namespace_flags(root: bool) -> list[str]:
         return [*NAMESPACES, *(() if root else ("--unshare-user",)), "--die-with-parent", "--new-session"]
+
+    def uid(self, index: int) -> int | None:
+        """The user (and group) student `index` runs as: its own as root, else the grader's (None)."""
+        return UID_BASE + index if self.root else None
 
     def problem(self) -> str:
         """Why grading cannot start here, or "": as root without namespaces each student's own
@@ -210,7 +216,9 @@ class Zygote:
                 "modules": [(m, source_of(m)) for m in CHILD_MODULES]}
         wire.send(self.sock, pickle.dumps(boot, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def _ask(self, command: tuple, capture: int | None = None) -> dict:
+    def _ask(self, command: tuple, capture: int | None = None) -> tuple[dict, list[int]]:
+        """The zygote's reply to `command`, and the descriptors it passed (spawn: the child's socket)."""
+        fds: list[int] = []
         with self.lock:
             try:
                 self.sock.settimeout(120)  # its first answer waits for torch's import
@@ -220,13 +228,12 @@ class Zygote:
                     _, fds, _, _ = socket.recv_fds(self.sock, 1, 1)
                     if len(fds) != 1:
                         raise ZygoteError("the zygote sent no socket for the child")
-                    self.child_fd = fds[0]
                 reply = json.loads(wire.recv(self.sock, limit=1 << 16))
             except (OSError, EOFError, ValueError, wire.WireError) as error:
                 raise ZygoteError(f"the grader's zygote process failed ({error}){self._last_words()}") from None
         if type(reply) is not dict:
             raise ZygoteError("the grader's zygote process answered nonsense")
-        return reply
+        return reply, fds
 
     def _last_words(self) -> str:
         try:
@@ -236,14 +243,14 @@ class Zygote:
         return f": {lines[-1][:300]}" if lines else ""
 
     def spawn(self, spec, capture: int) -> tuple[socket.socket, int]:
-        reply = self._ask(("spawn", spec), capture)
-        return socket.socket(fileno=self.child_fd), int(reply["pid"])
+        reply, fds = self._ask(("spawn", spec), capture)
+        return socket.socket(fileno=fds[0]), int(reply["pid"])
 
     def wait(self, pid: int, seconds: float) -> int | None:
-        return self._ask(("wait", pid, seconds))["status"]
+        return self._ask(("wait", pid, seconds))[0]["status"]
 
     def kill(self, pid: int) -> int | None:
-        return self._ask(("kill", pid))["status"]
+        return self._ask(("kill", pid))[0]["status"]
 
     def alive(self) -> bool:
         return self.process.poll() is None

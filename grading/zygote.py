@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 
 import torch
 
@@ -85,7 +86,6 @@ def _spawn(sock: socket.socket, spec) -> dict:
             child.start(spec, theirs)
             code = 0
         except BaseException:
-            import traceback
             traceback.print_exc()  # into the capture file: the kit's own failure, for the instructor
         finally:
             os._exit(code)
