@@ -18,7 +18,7 @@ run no submission code and fork the students' processes.
 1. Only trusted code decides a score. An exercise passes only when the grader's comparison
    (kit.compare, in a checker) accepts the answer to every input, in order (grading/verdict.py).
    A child's reply is JSON, read as plain data: a stop status can only be one of
-   statuses.CHILD_STOPS (all score zero), more answers than inputs or a reply heavier than four
+   kit.statuses.CHILD_STOPS (all score zero), more answers than inputs or a reply heavier than four
    times torch's answers (grading/sandbox.py: reply_limit) is malformed.
 2. No way out. A child holds no descriptor but its socket and its capture file, and
    - cannot open a socket of any kind (seccomp), so it reaches no process and no network, not
@@ -107,7 +107,7 @@ How it is built
   grading/zygote.py, grading/boot.py: the zygote; grading/child.py: a student's process;
   grading/lockdown.py, grading/landlock.py: its lockdown; grading/sandbox.py: the grader's handle
   on one child (deadlines, reply limits, deaths); grading/processes.py: process utilities;
-  grading/cgroups.py: limits per submission; grading/statuses.py: the status words.
+  grading/cgroups.py: limits per submission; kit/statuses.py: the status words.
 - Limits and statuses: "timeout", "out of memory", "output limit", "crashed" (a signal, or a
   malformed reply), "exited", beside kit.check's "wrong", "error", "missing", "not attempted",
   and "autograd", "unreadable", "grader fault". Each costs the exercise it happened in.

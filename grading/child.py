@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy
 import torch
 
-from grading import autograd_block, landlock, lockdown, statuses, wire
+from grading import autograd_block, landlock, lockdown, wire
 from grading.boot import install
 from kit.implementation import Implementation, LearnerError
+from kit.statuses import Status
 
 PR_SET_PDEATHSIG = 1
 ALLOCATION_FAILED = ("can't allocate memory", "not enough memory", "out of memory", "std::bad_alloc")
@@ -124,7 +125,7 @@ def answer(impl: Implementation, targets: dict, request: tuple) -> dict:
             answers.append([wire.encode(value), changed])
         except Exception as error:  # too large, too deep, or an encoder the learner broke
             return {"seq": seq, "answers": answers,
-                    "stop": {"status": statuses.ERROR, "text": f"{target.id}: the answer cannot be sent back "
+                    "stop": {"status": Status.ERROR, "text": f"{target.id}: the answer cannot be sent back "
                                                                f"to the grader: {wire.short(str(error), 300)}"}}
     return {"seq": seq, "answers": answers, "stop": None}
 
@@ -145,19 +146,19 @@ def guarded(work) -> dict:
     except LearnerError as error:
         cause, status, text = error.__context__, error.status, error.text
         if autograd_block.used_since(mark):
-            status = statuses.AUTOGRAD
+            status = Status.AUTOGRAD
         elif _out_of_memory(cause):
-            status, text = statuses.OUT_OF_MEMORY, f"the code ran out of memory:\n{text}"
+            status, text = Status.OUT_OF_MEMORY, f"the code ran out of memory:\n{text}"
         return _stop(status, text, bool(getattr(error, "in_call", False)))
     except SystemExit as error:
-        return _stop(statuses.EXITED, f"the code called sys.exit({wire.short(repr(error.code), 200)}), "
+        return _stop(Status.EXITED, f"the code called sys.exit({wire.short(repr(error.code), 200)}), "
                                       f"which ends the process")
     except MemoryError:
-        return _stop(statuses.OUT_OF_MEMORY, "the code ran out of memory (MemoryError)")
+        return _stop(Status.OUT_OF_MEMORY, "the code ran out of memory (MemoryError)")
     except BaseException as error:  # KeyboardInterrupt, GeneratorExit, ... raised on purpose
-        return _stop(statuses.CRASHED, f"the code raised {type(error).__name__}, which stops the process")
+        return _stop(Status.CRASHED, f"the code raised {type(error).__name__}, which stops the process")
     if autograd_block.used_since(mark):  # called and caught: still used
-        return _stop(statuses.AUTOGRAD, "the code called torch's autograd (and caught the error it raised)")
+        return _stop(Status.AUTOGRAD, "the code called torch's autograd (and caught the error it raised)")
     return {"value": value}
 
 

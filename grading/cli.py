@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from grading import limits
 from grading.text import printable  # every text of a student's goes to the terminal through it
 
 GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an overview"
@@ -30,24 +31,6 @@ GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an
 
 class UsageError(Exception):
     pass
-
-
-def size(text: str) -> int:
-    """Bytes from "2G", "512M", "64k" or a plain number."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)i?[bB]?\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 2G, 512M or 1000000")
-    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
-    return int(float(match.group(1)) * scale)
-
-
-def positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-        return value
-    return parse
 
 
 def add_parser(subparsers) -> None:
@@ -61,17 +44,11 @@ def add_parser(subparsers) -> None:
                         help="folder for grades.csv, index.html and students/<folder>/report.html, results.json")
     parser.add_argument("--rubric", type=Path, metavar="FILE",
                         help="points per exercise (TOML); default: grading/rubric.toml")
-    parser.add_argument("-j", "--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("-j", "--jobs", type=limits.positive(int), default=os.cpu_count() or 1, metavar="N",
                         help="students graded at once (default: the number of cores, %(default)s)")
-    parser.add_argument("--timeout", type=positive(float), default=10.0, metavar="SECONDS",
-                        help="wall time per exercise and student (default: %(default)s)")
-    parser.add_argument("--memory", type=size, default="2G", metavar="SIZE",
-                        help="memory per submission, beyond torch's own: all its processes together where the grader "
-                             "may make cgroups, else per process (default: 2G)")
-    parser.add_argument("--output-limit", type=size, default="1M", metavar="SIZE",
-                        help="printed output per exercise (default: 1M)")
+    limits.add_options(parser)
     parser.add_argument("--only", metavar="LIST",
-                        help="grade only these chapters or exercises, e.g. 1-3,6 or ch6_functions or "
+                        help="grade only these chapters or exercises, e.g. 1-3,6 or ch6 or sigmoid_grad or "
                              "ch6_functions.sigmoid_grad (default: the whole curriculum)")
     parser.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
     parser.add_argument("--no-cache", action="store_true",
@@ -128,9 +105,6 @@ def grade(args) -> int:
     from grading.grader import Progress, grade_submissions
     from grading.reports import write_all
     from grading.isolation import Setting
-    from grading.sandbox import Limits
-
-    limits = Limits(timeout=args.timeout, memory=args.memory, output=args.output_limit)
     setting = Setting.detect()
     problem = setting.problem()
     if problem:
@@ -150,7 +124,7 @@ def grade(args) -> int:
     from grading.cases import RecordError, default_cache
 
     try:
-        results = grade_submissions(students, points, limits, args.jobs, progress, setting=setting, seed=seed,
+        results = grade_submissions(students, points, limits.from_options(args), args.jobs, progress, setting=setting, seed=seed,
                                     graded=progress_log(args.progress_log),
                                     cache=None if args.no_cache else default_cache(), exercises=exercises)
     except RecordError as error:
@@ -187,32 +161,16 @@ def progress_log(path: Path | None):
 
 
 def select(spec: str | None) -> list[str] | None:
-    """The exercise ids `--only` names, in curriculum order; None for all."""
-    if not spec:
+    """The exercise ids `--only` names (kit/names.py's grammar), in curriculum order; None for all."""
+    if spec is None:
         return None
-    from kit.registry import CHAPTERS, EXERCISES
+    from kit.names import UnknownName
+    from kit.names import select as named
 
-    numbers = {i + 1: module for i, module in enumerate(CHAPTERS)}
-    chosen: set[str] = set()
-    for token in (t.strip() for t in spec.split(",")):
-        range_ = re.fullmatch(r"(\d+)(?:-(\d+))?", token)
-        if range_:
-            low, high = int(range_.group(1)), int(range_.group(2) or range_.group(1))
-            modules = [numbers[n] for n in range(low, high + 1) if n in numbers]
-            if not modules or low > high or high not in numbers:
-                raise UsageError(f"--only: no chapter {token} (chapters are 1-{len(CHAPTERS)})")
-        elif token in CHAPTERS:
-            modules = [token]
-        elif token in EXERCISES:
-            chosen.add(token)
-            continue
-        else:
-            raise UsageError(f"--only: {token!r} is not a chapter number, module or exercise id")
-        chosen |= {eid for eid, e in EXERCISES.items() if e.module in modules}
-    ids = [eid for eid in EXERCISES if eid in chosen]
-    if not ids:
-        raise UsageError(f"--only {spec}: no exercises there")
-    return ids
+    try:
+        return [e.id for e in named(spec)]
+    except UnknownName as error:
+        raise UsageError(f"--only {spec}: {error}") from None
 
 
 def check_out(out: Path, submissions: Path, force: bool) -> None:

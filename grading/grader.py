@@ -37,7 +37,7 @@ from grading.child import Spec, Target
 from grading.isolation import PRELOADED_DRIVERS, Setting, SettingError, Zygote, readable_roots, source_of
 from grading.processes import become_subreaper, clock_ticks, sweep_orphans
 from grading.sandbox import Breach, Limits, Sandbox, reply_limit
-from grading.statuses import AUTOGRAD, CRASHED, GRADER_FAULT, LEARNER_STATUSES, PASSED, UNREADABLE
+from kit.statuses import LEARNER_STATUSES, Status
 from grading.submissions import Submission, prepare, remove_tree
 from grading.verdict import failure_label
 
@@ -227,9 +227,9 @@ class StudentGrader:
                 exercise = cases.exercise
                 points = self.points[eid]
                 if sub.problem:
-                    results.append(Result(eid, UNREADABLE, 0, points, sub.problem, label=UNREADABLE))
+                    results.append(Result(eid, Status.UNREADABLE, 0, points, sub.problem, label=Status.UNREADABLE))
                 elif eid in static:
-                    results.append(Result(eid, AUTOGRAD, 0, points, static[eid], label=AUTOGRAD))
+                    results.append(Result(eid, Status.AUTOGRAD, 0, points, static[eid], label=Status.AUTOGRAD))
                 else:
                     results.append(self._exercise(exercise, points))
                 if self.graded is not None:
@@ -276,8 +276,8 @@ class StudentGrader:
             return Result(exercise.id, breach.status, 0, points, text, self.sandbox.output()[:MAX_OUTPUT],
                           label=breach.status)
         status, label, index = self.checker.judge(exercise.id, body, self.sandbox.seq)
-        if status == PASSED:
-            return Result(exercise.id, PASSED, points, points, "", output[:MAX_OUTPUT])
+        if status == Status.PASSED:
+            return Result(exercise.id, Status.PASSED, points, points, "", output[:MAX_OUTPUT])
         if status == verdict.MALFORMED:
             self.sandbox.kill()
             text = f"{exercise.id}: {label if index < 0 else 'the code sent the grader a reply that is not its answers'}."
@@ -294,7 +294,7 @@ class StudentGrader:
 
     @staticmethod
     def _sandbox_message(exercise, status: str, text: str) -> str:
-        if status == AUTOGRAD:
+        if status == Status.AUTOGRAD:
             return (f"{exercise.id}: the code called torch's autograd while it ran. Exercises derive "
                     f"gradients by hand; code that uses autograd scores zero.\n{text}")
         return f"{exercise.id}: {text or 'the code sent the grader a reply that is not its answers'}."
@@ -310,8 +310,8 @@ class StudentGrader:
             stop = None
         except wire.WireError as error:
             self.sandbox.kill()
-            self.module_stop[module] = (CRASHED, f"{module}.py: the grader could not read the reply ({error}).",
-                                        CRASHED)
+            self.module_stop[module] = (Status.CRASHED, f"{module}.py: the grader could not read the reply ({error}).",
+                                        Status.CRASHED)
             stop = None
         output = self.sandbox.output()
         if output:
@@ -337,12 +337,12 @@ class StudentGrader:
             except _Abort:
                 pass
             else:
-                return "wrong", messages.inconsistent(exercise)
+                return Status.WRONG, messages.inconsistent(exercise)
         try:
             attempt(exercise, known, args)
         except ExerciseFailure as failure:
             return failure.status, failure.message
-        return "wrong", messages.inconsistent(exercise)
+        return Status.WRONG, messages.inconsistent(exercise)
 
 
 def start_zygote(setting: Setting, work: Path, cgroups: Cgroups | None) -> Zygote:
@@ -368,7 +368,7 @@ def grader_fault(submission: Submission, run: ClassRun, trace: str) -> StudentRe
     last = trace.strip().splitlines()[-1] if trace.strip() else "an unknown error"
     text = (f"The grader failed while grading this submission ({wire.short(last, 300)}). This is not a "
             f"verdict on the code: the instructor should grade it again.")
-    results = [Result(eid, GRADER_FAULT, 0, run.points[eid], text, label=GRADER_FAULT) for eid in run.cases]
+    results = [Result(eid, Status.GRADER_FAULT, 0, run.points[eid], text, label=Status.GRADER_FAULT) for eid in run.cases]
     return StudentResult(submission.student, submission.source, text, results, submission.skipped)
 
 

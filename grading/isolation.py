@@ -46,7 +46,7 @@ ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent
 # set by the machine, not by the grader: some processors need them for OpenBLAS to be right
 MACHINE_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # what a child needs, in the order the zygote installs them; each imports only those before it
-CHILD_MODULES = ("grading.statuses", "grading.wire", "kit.implementation", "kit.drivers", "grading.landlock",
+CHILD_MODULES = ("kit.statuses", "grading.wire", "kit.implementation", "kit.drivers", "grading.landlock",
                  "grading.lockdown", "grading.autograd_block", "grading.child", "grading.processes", "grading.zygote")
 # drivers that know answers: sent to a child only for their exercise (grading/child.py)
 PRELOADED_DRIVERS = ("kit.drivers",)

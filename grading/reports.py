@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from kit.registry import CHAPTERS, EXERCISES
 from grading.grader import StudentResult
-from grading.statuses import PASSED
+from kit.statuses import Status
 from grading.text import printable, visible
 
 MAX_FEEDBACK = 3000
@@ -141,7 +141,7 @@ def moodle_csv(students: list[StudentResult]) -> str:
     column to map to the grade item, and a feedback column."""
     rows = [[_cell(s.student), number(s.score),
              f"{number(s.score)} of {number(s.max_score)} points; "
-             f"{sum(r.status == PASSED for r in s.results)} of {len(s.results)} exercises passed"]
+             f"{sum(r.status == Status.PASSED for r in s.results)} of {len(s.results)} exercises passed"]
             for s in students]
     return _rows(["username", ASSIGNMENT, "feedback"], rows)
 
@@ -168,7 +168,7 @@ def test_entry(r) -> dict:
         "name": r.exercise,
         "score": number(r.score),
         "max_score": number(r.max_score),
-        "status": "passed" if r.status == PASSED else "failed",
+        "status": "passed" if r.status == Status.PASSED else "failed",
         "output": _unicode(_feedback(r)),
         "extra_data": {"kit_status": r.status},
     }
@@ -222,7 +222,7 @@ def student_html(student: StudentResult) -> str:
             parts.append(f"<p class=\"muted\">Printed on import:</p><pre>{esc(student.import_output[chapter], MAX_PRINTED)}</pre>")
         parts.append("<table><tr><th>exercise</th><th>status</th><th class=\"num\">points</th><th>feedback</th></tr>")
         for r in rows:
-            css = "passed" if r.status == PASSED else "failed"
+            css = "passed" if r.status == Status.PASSED else "failed"
             feedback = f"<pre>{esc(r.feedback, MAX_FEEDBACK)}</pre>" if r.feedback else ""
             if r.output:
                 feedback += f"<div class=\"muted\">printed output:</div><pre>{esc(r.output, MAX_PRINTED)}</pre>"
@@ -265,9 +265,9 @@ def index_html(students: list[StudentResult]) -> str:
                  "<th>most common failure</th></tr>")
     for eid in graded(students):
         results = [r for s in students for r in s.results if r.exercise == eid]
-        passed = sum(r.status == PASSED for r in results)
+        passed = sum(r.status == Status.PASSED for r in results)
         rate = passed / len(results) if results else 0
-        failures = Counter(r.label or r.status for r in results if r.status != PASSED)
+        failures = Counter(r.label or r.status for r in results if r.status != Status.PASSED)
         common = ""
         if failures:
             label, count = failures.most_common(1)[0]
@@ -278,7 +278,7 @@ def index_html(students: list[StudentResult]) -> str:
     parts.append("</table><h2>Students</h2><table><tr><th>student</th><th class=\"num\">score</th>"
                  "<th class=\"num\">passed</th><th>note</th></tr>")
     for s in students:
-        passed = sum(r.status == PASSED for r in s.results)
+        passed = sum(r.status == Status.PASSED for r in s.results)
         href = f"{STUDENTS_FOLDER}/{quote(student_folder(s.student), safe='')}/report.html"
         parts.append(f"<tr><td><a href=\"{html.escape(href)}\">{esc(s.student, 100, keep='')}</a></td>"
                      f"<td class=\"num\">{number(s.score)} / {number(s.max_score)}</td>"

@@ -27,17 +27,10 @@ from pathlib import Path
 
 from grading import verdict, wire
 from grading.isolation import ZygoteError
-from grading.statuses import CRASHED, EXITED, OUT_OF_MEMORY, OUTPUT_LIMIT, TIMEOUT
+from grading.limits import Limits
+from kit.statuses import Status
 
 START_SECONDS = 120  # a zygote's first child waits for torch's import in the zygote
-
-
-@dataclass(frozen=True)
-class Limits:
-    timeout: float = 10.0  # seconds of wall time per exercise (all its inputs together)
-    memory: int = 2 << 30  # bytes: all of a submission's processes together (per process without cgroups)
-    output: int = 1 << 20  # bytes of printed output per exercise
-    processes: int = 16  # processes (and threads) a submission may run at once
 
 
 class Stopped(BaseException):
@@ -77,7 +70,7 @@ class Sandbox:
             return verdict.parse(body, self.seq)
         except wire.WireError as error:
             self.kill()
-            raise Breach(CRASHED, f"sent the grader something unreadable ({error})") from None
+            raise Breach(Status.CRASHED, f"sent the grader something unreadable ({error})") from None
 
     def request_raw(self, kind: str, *payload, timeout: float | None = None, limit: int | None = None) -> bytes:
         """The child's reply to request number `self.seq`, unread, or Breach."""
@@ -91,13 +84,13 @@ class Sandbox:
             body = wire.recv(self.sock, deadline, limit or reply_limit(0))
         except (socket.timeout, wire.Timeout):
             self.kill()
-            raise Breach(TIMEOUT, f"did not finish within {timeout or self.limits.timeout:g} s "
+            raise Breach(Status.TIMEOUT, f"did not finish within {timeout or self.limits.timeout:g} s "
                                   f"(the time allowed for all the inputs of an exercise)") from None
         except (EOFError, OSError):
             raise self._death() from None
         except wire.WireError as error:
             self.kill()
-            raise Breach(CRASHED, f"sent the grader more than its answers can weigh ({error})") from None
+            raise Breach(Status.CRASHED, f"sent the grader more than its answers can weigh ({error})") from None
         return body
 
     def output(self) -> str:
@@ -141,18 +134,18 @@ class Sandbox:
         out_of_memory = self.cgroup is not None and self.cgroup.out_of_memory()
         self.kill()
         if out_of_memory:
-            return Breach(OUT_OF_MEMORY, f"ran out of memory: its processes together passed "
+            return Breach(Status.OUT_OF_MEMORY, f"ran out of memory: its processes together passed "
                                          f"{self.limits.memory >> 20} MiB and the kernel ended one")
         if code is None:
-            return Breach(CRASHED, "closed its connection to the grader")
+            return Breach(Status.CRASHED, "closed its connection to the grader")
         if code >= 0:
-            return Breach(EXITED, f"ended the process (exit status {code}), e.g. with os._exit or exit()")
+            return Breach(Status.EXITED, f"ended the process (exit status {code}), e.g. with os._exit or exit()")
         if -code == signal.SIGXFSZ:
-            return Breach(OUTPUT_LIMIT, f"printed more than {self.limits.output} bytes")
+            return Breach(Status.OUTPUT_LIMIT, f"printed more than {self.limits.output} bytes")
         if -code == signal.SIGXCPU:
-            return Breach(TIMEOUT, "used up the CPU time of its process")
+            return Breach(Status.TIMEOUT, "used up the CPU time of its process")
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        return Breach(CRASHED, f"crashed: the process was killed by signal {name}")
+        return Breach(Status.CRASHED, f"crashed: the process was killed by signal {name}")
 
     def kill(self) -> None:
         """End the child and everything it started, and forget it."""

@@ -6,7 +6,7 @@ Used by the grader and by its checker processes (grading/checker.py). A reply is
 
 Only this comparison decides that an exercise passes: every input answered, and every
 answer accepted by kit.compare against torch's. What else a reply says (a stop status, a
-count, a message) can only lower the score: a stop status outside statuses.CHILD_STOPS
+count, a message) can only lower the score: a stop status outside kit.statuses.CHILD_STOPS
 ("passed", say) is a malformed reply, and so is a reply with more answers than inputs.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ import kit.registry
 from kit.compare import compare
 from kit.exercise import Exercise
 from grading import wire
-from grading.statuses import CHILD_STOPS, CRASHED, PASSED
+from kit.statuses import CHILD_STOPS, Status
 
-MALFORMED = CRASHED  # a reply that is not the answers: the submission broke its own process
+MALFORMED = Status.CRASHED  # a reply that is not the answers: the submission broke its own process
 
 
 def parse(body: bytes, seq: int) -> dict:
@@ -44,16 +44,17 @@ def answers(reply: dict) -> tuple[list, dict | None]:
 def stop_record(stop) -> dict | None:
     if stop is None:
         return None
-    if type(stop) is not dict or stop.get("status") not in CHILD_STOPS or type(stop.get("text")) is not str:
+    if type(stop) is not dict or type(stop.get("status")) is not str or stop["status"] not in CHILD_STOPS \
+            or type(stop.get("text")) is not str:
         raise wire.WireError("a malformed error report")
-    return {"status": stop["status"][:40], "text": wire.short(stop["text"]), "in_call": stop.get("in_call") is True}
+    return {"status": Status(stop["status"]), "text": wire.short(stop["text"]), "in_call": stop.get("in_call") is True}
 
 
 def failure_label(status: str, text: str = "", mismatch: str = "") -> str:
     """The kind of a failure, for the class summary: "wrong value", "error: KeyError", "timeout"."""
-    if status == "wrong":
+    if status == Status.WRONG:
         return f"wrong {mismatch}" if mismatch else "wrong"
-    if status == "error":
+    if status == Status.ERROR:
         last = text.strip().splitlines()[-1] if text.strip() else ""
         kind = last.split(":", 1)[0].strip()
         return f"error: {kind}" if kind.replace(".", "").replace("_", "").isalnum() else "error"
@@ -62,7 +63,7 @@ def failure_label(status: str, text: str = "", mismatch: str = "") -> str:
 
 def first_failure(exercise, expected: tuple, found: list, stop: dict | None, names: list[str]):
     """(status, label, index) of the first answer kit.check would reject, in the order it asks;
-    (PASSED, "", -1) when there is none. `found` and `stop` are those of `answers`."""
+    (Status.PASSED, "", -1) when there is none. `found` and `stop` are those of `answers`."""
     if len(found) > len(expected):
         return MALFORMED, MALFORMED, len(expected)
     for i, (actual, changed) in enumerate(found):
@@ -70,14 +71,14 @@ def first_failure(exercise, expected: tuple, found: list, stop: dict | None, nam
             return MALFORMED, MALFORMED, i
         mismatch = compare(expected[i], actual, exercise.tolerance)
         if mismatch:
-            return "wrong", failure_label("wrong", mismatch=mismatch.kind), i
+            return Status.WRONG, failure_label(Status.WRONG, mismatch=mismatch.kind), i
         if changed:
-            return "wrong", "wrong: changed its input", i
+            return Status.WRONG, "wrong: changed its input", i
     if stop is not None and len(found) < len(expected):
         return stop["status"], failure_label(stop["status"], stop["text"]), len(found)
     if stop is not None or len(found) != len(expected):
         return MALFORMED, MALFORMED, min(len(found), max(len(expected) - 1, 0))
-    return PASSED, "", -1
+    return Status.PASSED, "", -1
 
 
 def judge(exercise, expected: tuple, body: bytes, seq: int, names: list[str]) -> tuple[str, str, int]:

@@ -15,12 +15,13 @@ from kit import messages
 from kit.compare import compare
 from kit.diagnosis import diagnose
 from kit.implementation import LearnerError
+from kit.statuses import Status
 
 
 class ExerciseFailure(AssertionError):
-    """An exercise did not pass. `status`: "not attempted", "missing", "error" or "wrong"."""
+    """An exercise did not pass. `status`: Status.WRONG or one of statuses.LEARNER_STATUSES."""
 
-    def __init__(self, exercise, status: str, message: str, inputs: tuple | None = None):
+    def __init__(self, exercise, status: Status, message: str, inputs: tuple | None = None):
         super().__init__(message)
         self.exercise = exercise
         self.status = status
@@ -39,16 +40,16 @@ def attempt(exercise, impl, args: tuple) -> None:
     mismatch = compare(expected, actual, exercise.tolerance)
     if mismatch:
         inputs = args if mismatch.kind == "value" else None
-        raise ExerciseFailure(exercise, "wrong", messages.wrong(exercise, args, expected, actual, mismatch), inputs)
+        raise ExerciseFailure(exercise, Status.WRONG, messages.wrong(exercise, args, expected, actual, mismatch), inputs)
     if changed:
-        raise ExerciseFailure(exercise, "wrong", messages.changed_input(exercise, args, changed))
+        raise ExerciseFailure(exercise, Status.WRONG, messages.changed_input(exercise, args, changed))
 
 
 def check(exercise, impl, settings: hypothesis.settings | None = None) -> None:
     try:
         _search(exercise, impl, settings)
     except ExerciseFailure as failure:
-        if failure.status in ("wrong", "error"):  # measure the slope, and name the idea if we can
+        if failure.status in (Status.WRONG, Status.ERROR):  # measure the slope, and name the idea if we can
             wrong_value = failure.inputs is not None and exercise.estimate is not None
             estimate = exercise.estimate(*failure.inputs) if wrong_value else None
             failure.message = messages.explained(failure.message, estimate, diagnose(exercise, impl))
@@ -70,4 +71,4 @@ def _search(exercise, impl, settings) -> None:
     try:
         drawn()
     except Flaky:
-        raise ExerciseFailure(exercise, "wrong", messages.inconsistent(exercise)) from None
+        raise ExerciseFailure(exercise, Status.WRONG, messages.inconsistent(exercise)) from None

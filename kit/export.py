@@ -562,7 +562,7 @@ RUBRIC_HELP = "points per exercise (default: grading/rubric.toml)"
 
 
 def add_parser(subparsers) -> None:
-    from grading.cli import positive, size  # kit grade's own checks of its options
+    from grading import limits
 
     export = subparsers.add_parser("export", help=EXPORT_HELP, description=f"Export {EXPORT_HELP}.")
     targets = export.add_subparsers(title="targets", metavar="TARGET", dest="target", required=True)
@@ -574,10 +574,7 @@ def add_parser(subparsers) -> None:
     gradescope.add_argument("--out", required=True, type=Path, help="the zip to write, e.g. autograder.zip")
     gradescope.add_argument("--only", metavar="LIST", help="grade only these chapters or exercises (as kit grade)")
     gradescope.add_argument("--rubric", type=Path, metavar="FILE", help=RUBRIC_HELP)
-    gradescope.add_argument("--timeout", type=positive(float), metavar="SECONDS",
-                            help="wall time per exercise and submission (as kit grade; default 10)")
-    gradescope.add_argument("--memory", type=size, metavar="SIZE",
-                            help="memory per submission (as kit grade; default 2G)")
+    limits.add_options(gradescope)  # as kit grade
     gradescope.add_argument("--visibility", default="visible", choices=VISIBILITIES,
                             help="when students see their results (default: %(default)s)")
     gradescope.add_argument("--seed-file", type=Path, metavar="FILE",
@@ -604,8 +601,9 @@ def add_parser(subparsers) -> None:
 
 
 def run_gradescope(args) -> int:
-    options = [*(["--timeout", str(args.timeout)] if args.timeout else []),
-               *(["--memory", str(args.memory)] if args.memory else [])]
+    from grading import limits
+
+    options = limits.as_options(args)
     try:
         names = export_gradescope(args.out.resolve(), args.only, args.rubric, options, args.visibility, args.force,
                                   args.seed_file)

@@ -16,13 +16,15 @@ from types import ModuleType
 
 import torch
 
+from kit.statuses import Status
+
 
 class LearnerError(Exception):
     """The learner's code could not be loaded or called. `status` names the case."""
 
-    def __init__(self, status: str, text: str, in_call: bool = False):
+    def __init__(self, status: Status, text: str, in_call: bool = False):
         super().__init__(text)
-        self.status = status  # "not attempted", "missing", "error"
+        self.status = status  # one of statuses.LEARNER_STATUSES
         self.text = text
         self.in_call = in_call  # raised by the exercise's function itself, not while loading it
 
@@ -77,7 +79,7 @@ class Implementation:
     def _import(self, name: str) -> ModuleType:
         path = self.path(name)
         if not path.is_file():
-            raise LearnerError("missing", f"{path} does not exist: the module {name} is missing from {self.folder}")
+            raise LearnerError(Status.MISSING, f"{path} does not exist: the module {name} is missing from {self.folder}")
         private = f"_kit_impl_{self._tag}.{name}"
         spec = importlib.util.spec_from_file_location(private, path)
         module = importlib.util.module_from_spec(spec)
@@ -85,7 +87,7 @@ class Implementation:
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # the learner's module itself is broken
-            raise LearnerError("error", f"{path.name} could not be imported:\n{learner_traceback(exc, self.folder)}") from None
+            raise LearnerError(Status.ERROR, f"{path.name} could not be imported:\n{learner_traceback(exc, self.folder)}") from None
         finally:
             sys.path.remove(str(self.folder))
         sys.modules[private] = module
@@ -96,16 +98,16 @@ class Implementation:
         argument the learner's code changed in place (or None). Errors become a LearnerError."""
         module = self.module(exercise.module)
         if not hasattr(module, exercise.attribute):
-            raise LearnerError("missing", f"{self.path(exercise.module).name} has no {exercise.attribute}: "
+            raise LearnerError(Status.MISSING, f"{self.path(exercise.module).name} has no {exercise.attribute}: "
                                           f"the curriculum asks for it by that name")
         given = copy_args(args)
         try:
             answer = exercise.run(module, exercise.name, given)
         except NotImplementedError:
-            raise LearnerError("not attempted", f"not attempted: {exercise.name} in "
+            raise LearnerError(Status.NOT_ATTEMPTED, f"not attempted: {exercise.name} in "
                                                 f"{self.path(exercise.module)} still raises NotImplementedError") from None
         except Exception as exc:
-            raise LearnerError("error", learner_traceback(exc, self.folder), in_call=True) from None
+            raise LearnerError(Status.ERROR, learner_traceback(exc, self.folder), in_call=True) from None
         if unchanged(args, given):
             return answer, None
         names = exercise.parameter_names()

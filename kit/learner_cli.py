@@ -7,23 +7,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]  # the repository: tests/ and exercises/ live here
 
 
-def resolve(name: str) -> list:
-    """Exercises named by an id (ch6_functions.sigmoid_grad), a function name (sigmoid_grad) when it
-    is unique, or a chapter (ch6_functions or ch6). Raises SystemExit with a clear message."""
-    from kit.registry import CHAPTERS, EXERCISES
+def resolve(names) -> list:
+    """The exercises named (kit/names.py's grammar); SystemExit with the reason when a name is unknown."""
+    from kit.names import UnknownName, select
 
-    if name in EXERCISES:
-        return [EXERCISES[name]]
-    chapters = [m for m in CHAPTERS if m == name or m.split("_")[0] == name]
-    if chapters:
-        return [e for e in EXERCISES.values() if e.module == chapters[0]]
-    found = [e for e in EXERCISES.values() if e.name == name]
-    if len(found) == 1:
-        return found
-    if found:
-        raise SystemExit(f"kit: {name!r} is in several chapters; say which: {', '.join(e.id for e in found)}")
-    raise SystemExit(f"kit: no exercise or chapter {name!r}; exercises look like ch6_functions.sigmoid_grad, "
-                     f"chapters like ch6 or ch6_functions")
+    try:
+        return select(names)
+    except UnknownName as error:
+        raise SystemExit(f"kit: {error}") from None
 
 
 def run_hint(args) -> int:
@@ -39,7 +30,7 @@ def run_check(args) -> int:
     import subprocess
 
     nodes = [str(ROOT / "tests" / f"test_{e.module}.py") + f"::test_exercise[{e.name}]"
-             for name in args.exercises or [] for e in resolve(name)]
+             for e in (resolve(args.exercises) if args.exercises else [])]
     extra = ["--impl", args.impl] if args.impl else []
     command = [sys.executable, "-m", "pytest", *(nodes or [str(ROOT / "tests")]), *extra, *args.rest]
     return subprocess.run(command).returncode

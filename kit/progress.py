@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kit.registry import CHAPTERS, EXERCISES
+from kit.statuses import Status
 
 MARKS = {"done": "✔", "failing": "✘", "not attempted": "·"}
 
@@ -10,7 +11,7 @@ def status_of(outcome: str, failure_status: str | None) -> str:
     """A test's outcome ("passed"/"failed") and the ExerciseFailure status, as progress."""
     if outcome == "passed":
         return "done"
-    return "not attempted" if failure_status == "not attempted" else "failing"
+    return "not attempted" if failure_status == Status.NOT_ATTEMPTED else "failing"
 
 
 def next_exercise(statuses: dict[str, str]) -> str | None:

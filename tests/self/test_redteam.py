@@ -33,7 +33,7 @@ import pytest
 from grading import cases, rubric
 from grading.isolation import UID_BASE, Setting
 from grading.processes import zygote_processes
-from grading.sandbox import Limits
+from grading.limits import Limits
 from grading.submissions import discover
 from kit.implementation import Implementation
 from kit.registry import get

@@ -1,4 +1,7 @@
-"""Every sentence the learner reads about an answer: kind, clear, and with the numbers."""
+"""Every sentence the learner reads about an answer: kind, clear, and with the numbers.
+
+The submodules hold the sentences of the other places a learner hears from: loading their code
+(`loading`), the grader's sandbox (`sandbox`), the static scan for autograd (`scan`)."""
 from __future__ import annotations
 
 import torch
