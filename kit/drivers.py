@@ -7,10 +7,19 @@ its inputs (`Held`, `SameAsA`, `Graph`) are plain data that both the driver and 
 reference read. A driver that must know answers (chapter 7's `run_backward`, which supplies
 correct local derivatives so that only the traversal is graded) lives elsewhere
 (kit/known_engine.py), and the grader runs it in a process of its own.
+
+What the kit knows about one chapter 7 operation is one record, split in two at that trust
+boundary. Here, `Operation`: its name, its spelling and its forward, the half every child
+needs to build a node and to show it. In kit/known_engine.py, `Graded`: the learner's methods
+that make the node and its local derivative, the half that is an answer (the step exercises
+grade exactly those derivatives), so it may never travel with this file. Both files are sent
+to the children as single sources that import only the standard library and torch, so
+neither imports the other; tests/self/test_ch7_records.py checks that the two halves agree.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -44,27 +53,37 @@ class Curve:
         return f"(lambda x: {a!r}*math.sin({w!r}*x))"
 
 
-# Each operation, written once; the same lambda builds a learner's Value node and a torch node.
-OPERATIONS = {
-    "add": lambda x, y: x + y,
-    "mul": lambda x, y: x * y,
-    "pow": lambda x, n: x ** n,
-    "exp": lambda x: x.exp(),
-    "log": lambda x: x.log(),
-    "relu": lambda x: x.relu(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "tanh": lambda x: x.tanh(),
-    "neg": lambda x: -x,
-    "sub": lambda x, y: x - y,
-    "truediv": lambda x, y: x / y,
-}
+@dataclass(frozen=True)
+class Operation:
+    """One operation of chapter 7's engine, as Python spells it.
 
-# How each operation reads in Python, for the learner's messages.
-SPELLING = {
-    "add": "{} + {}", "mul": "{} * {}", "pow": "{} ** {}", "exp": "{}.exp()", "log": "{}.log()",
-    "relu": "{}.relu()", "sigmoid": "{}.sigmoid()", "tanh": "{}.tanh()", "neg": "-{}",
-    "sub": "{} - {}", "truediv": "{} / {}",
-}
+    `forward` is the spelling as a function, declared beside it: the same call builds a
+    learner's Value node, a Plain node and a torch node (tests/self/test_ch7_records.py checks
+    that each forward computes what its spelling reads)."""
+
+    name: str  # "add": the step exercise's name, for a graded operation
+    spelling: str  # how it reads in Python, for the learner's messages: "{} + {}"
+    forward: Callable[..., Any]
+
+    @property
+    def arity(self) -> int:
+        return self.spelling.count("{}")
+
+
+OPERATIONS = {operation.name: operation for operation in (
+    Operation("add", "{} + {}", lambda x, y: x + y),
+    Operation("mul", "{} * {}", lambda x, y: x * y),
+    Operation("pow", "{} ** {}", lambda x, n: x ** n),
+    Operation("exp", "{}.exp()", lambda x: x.exp()),
+    Operation("log", "{}.log()", lambda x: x.log()),
+    Operation("relu", "{}.relu()", lambda x: x.relu()),
+    Operation("sigmoid", "{}.sigmoid()", lambda x: x.sigmoid()),
+    Operation("tanh", "{}.tanh()", lambda x: x.tanh()),
+    # built from the graded ones in the stub: graded under `backward` only
+    Operation("neg", "-{}", lambda x: -x),
+    Operation("sub", "{} - {}", lambda x, y: x - y),
+    Operation("truediv", "{} / {}", lambda x, y: x / y),
+)}
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,7 @@ def run_step(module, name, args) -> dict:
         return value
 
     made = make_operands(operands, make)
-    out = OPERATIONS[name](*made)
+    out = OPERATIONS[name].forward(*made)
     out.grad = out_grad
     out._backward()
     return {"out.data": out.data, **held_grads(operands, made, lambda v: v.grad)}
@@ -129,7 +148,7 @@ class Graph:
     def build(self, make_leaf) -> list:
         nodes = [make_leaf(x) for x in self.leaves]
         for operation, operands in self.steps:
-            nodes.append(OPERATIONS[operation](*(nodes[o] if isinstance(o, int) else o for o in operands)))
+            nodes.append(OPERATIONS[operation].forward(*(nodes[o] if isinstance(o, int) else o for o in operands)))
         return nodes
 
     def answer(self, nodes, data, grad) -> dict:
@@ -142,5 +161,5 @@ class Graph:
         lines = [f"{names[i]} = Value({x!r})" for i, x in enumerate(self.leaves)]
         for i, (operation, operands) in enumerate(self.steps, start=len(self.leaves)):
             shown = (names[o] if isinstance(o, int) else repr(o) for o in operands)
-            lines.append(f"{names[i]} = {SPELLING[operation].format(*shown)}")
+            lines.append(f"{names[i]} = {OPERATIONS[operation].spelling.format(*shown)}")
         return "; ".join(lines + ["out.backward()"])

@@ -1,11 +1,19 @@
-"""What the kit knows about one exercise: its id, domain, torch reference, points and hint."""
+"""What the kit knows about one exercise: its id, domain, torch reference, points and hint.
+
+Every field is given by keyword, so that a declaration reads as what it is (`domain=...`,
+`hint=...`). Each chapter module (or a chapter package's `declarations` module) starts with
+`EXERCISES: list[Exercise] = []` and declares each exercise right after its torch reference:
+the reference's `def`, then `EXERCISES.append(Exercise(module=..., name=..., reference=...,
+inputs=..., examples=..., domain=..., hint=..., ...))`, in curriculum order.
+"""
 from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
@@ -17,7 +25,7 @@ def _parameter_names(function) -> tuple[str, ...]:  # inspect.signature is slow,
     return tuple(inspect.signature(function).parameters)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Exercise:
     module: str  # "ch6_functions"
     name: str  # "sigmoid_grad"

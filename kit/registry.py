@@ -1,6 +1,7 @@
-"""The one registry of exercises, in curriculum order (../shared/curriculum.md).
+"""The one registry of exercises, in the curriculum's order (curriculum.md, the contract).
 
-Each chapter module in kit/chapters/ declares its exercises as `EXERCISES = [Exercise(...)]`;
+Each chapter in kit/chapters/ (a module, or a package when it outgrows one file) declares its
+exercises beside their references: `EXERCISES.append(Exercise(module=..., name=..., ...))`;
 tests, grading, hints and reports all read them from here.
 """
 from __future__ import annotations

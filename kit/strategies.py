@@ -8,10 +8,9 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import numpy as np
 import torch
+from hypothesis.extra import numpy as hnp
 
 from kit.drivers import Curve  # noqa: F401 (input data: a grading child rebuilds it)
-
-from hypothesis.extra import numpy as hnp
 
 
 def reals(low: float = -10.0, high: float = 10.0) -> st.SearchStrategy[float]:

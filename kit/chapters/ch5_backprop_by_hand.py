@@ -17,11 +17,29 @@ def _changed(function, **changes):
     return lambda x, y, z: {**function(x, y, z), **{k: f(x, y, z) for k, f in changes.items()}}
 
 
+EXERCISES: list[Exercise] = []
+
+
 def forward(x, y, z):
     a = as_tensor(x) * as_tensor(y)
     b = a + as_tensor(z)
     c = b ** 2
     return {"a": a.item(), "b": b.item(), "c": c.item()}
+
+
+EXERCISES.append(Exercise(
+    module="ch5_backprop_by_hand", name="forward", reference=forward,
+    inputs=xyz, examples=WORKED,
+    domain="x, y, z in [-10, 10]",
+    hint="Compute the graph left to right: first a from x and y, then b from a and z, then c from b.",
+    more="a = x * y, then b = a + z, then c = b ** 2; return them in a dict under those names.",
+    misconceptions=(
+        Misconception("You computed c as 2b; the last node squares b.",
+                      _changed(forward, c=lambda x, y, z: 2 * (x * y + z))),
+        Misconception("You multiplied a by z; the middle node adds z.",
+                      _changed(forward, b=lambda x, y, z: x * y * z, c=lambda x, y, z: (x * y * z) ** 2)),
+    ),
+))
 
 
 def local_derivatives(x, y, z):
@@ -30,6 +48,25 @@ def local_derivatives(x, y, z):
     db_da, db_dz = gradients(lambda a, z: a + z, values["a"], z)
     dc_db = derivative(lambda b: b ** 2)(values["b"])
     return {"da_dx": da_dx, "da_dy": da_dy, "db_da": db_da, "db_dz": db_dz, "dc_db": dc_db}
+
+
+EXERCISES.append(Exercise(
+    module="ch5_backprop_by_hand", name="local_derivatives", reference=local_derivatives,
+    inputs=xyz, examples=WORKED,
+    domain="x, y, z in [-10, 10]",
+    hint="Look at one operation at a time and forget the rest of the graph: how does its output "
+         "move when only this one input moves?",
+    more="The product's partials are the other factor (the wage), a sum passes nudges through "
+         "unchanged, and the square's slope is 2b at this b.",
+    misconceptions=(
+        Misconception("You swapped ∂a/∂x and ∂a/∂y: each partial of a product is the other factor.",
+                      _changed(local_derivatives, da_dx=lambda x, y, z: x, da_dy=lambda x, y, z: y)),
+        Misconception("∂c/∂b is missing its factor 2: the slope of b² is 2b.",
+                      _changed(local_derivatives, dc_db=lambda x, y, z: x * y + z)),
+        Misconception("You gave c = b² for ∂c/∂b, the forward value instead of the slope.",
+                      _changed(local_derivatives, dc_db=lambda x, y, z: (x * y + z) ** 2)),
+    ),
+))
 
 
 def backward(x, y, z):
@@ -43,6 +80,27 @@ def backward(x, y, z):
     return {name: node.grad.item() for name, node in zip("xyzabc", (x, y, z, a, b, c))}
 
 
+EXERCISES.append(Exercise(
+    module="ch5_backprop_by_hand", name="backward", reference=backward,
+    inputs=xyz, examples=WORKED,
+    domain="x, y, z in [-10, 10]",
+    hint="Start at c with ∂c/∂c = 1 and walk back one node at a time: each node's gradient is "
+         "the gradient arriving from above times the local derivative you just crossed.",
+    more="∂c/∂b = 2b; ∂c/∂a = ∂c/∂z = 2b · 1; ∂c/∂x = 2b · y and ∂c/∂y = 2b · x.",
+    picture=lambda impl: graph_picture(impl),
+    misconceptions=(
+        Misconception("At x and y you returned the local derivatives alone: multiply them by the "
+                      "upstream gradient ∂c/∂a = 2b.",
+                      _changed(backward, x=lambda x, y, z: y, y=lambda x, y, z: x)),
+        Misconception("∂c/∂b is missing its factor 2 (the slope of b² is 2b), and every gradient "
+                      "below it is halved with it.", lambda x, y, z: {**scale(backward(x, y, z), 0.5), "c": 1.0}),
+        Misconception("You swapped the gradients of x and y: ∂a/∂x is y, so ∂c/∂x = 2b·y.",
+                      _changed(backward, x=lambda x, y, z: backward(x, y, z)["y"],
+                               y=lambda x, y, z: backward(x, y, z)["x"])),
+    ),
+))
+
+
 def gradient_rule(contributions):
     node = leaf(0.5)  # one node that feeds several consumers, each with its local derivative
     total = 0.0 * node
@@ -52,75 +110,23 @@ def gradient_rule(contributions):
     return node.grad.item()
 
 
-EXERCISES = [
-    Exercise(
-        "ch5_backprop_by_hand", "forward",
-        inputs=xyz, reference=forward, examples=WORKED,
-        domain="x, y, z in [-10, 10]",
-        hint="Compute the graph left to right: first a from x and y, then b from a and z, then c from b.",
-        more="a = x * y, then b = a + z, then c = b ** 2; return them in a dict under those names.",
-        misconceptions=(
-            Misconception("You computed c as 2b; the last node squares b.",
-                          _changed(forward, c=lambda x, y, z: 2 * (x * y + z))),
-            Misconception("You multiplied a by z; the middle node adds z.",
-                          _changed(forward, b=lambda x, y, z: x * y * z, c=lambda x, y, z: (x * y * z) ** 2)),
-        ),
+EXERCISES.append(Exercise(
+    module="ch5_backprop_by_hand", name="gradient_rule", reference=gradient_rule,
+    inputs=st.tuples(st.lists(st.tuples(reals(-5.0, 5.0), reals(-5.0, 5.0)), max_size=6)),
+    examples=(([(2.0, 3.0), (4.0, -0.5)],), ([],), ([(1.5, 2.0)],)),
+    domain="0 to 6 (upstream, local) pairs, each number in [-5, 5]",
+    hint="Every path out of a node brings back its own upstream × local; the node's gradient "
+         "adds up what every path brings, and with no paths nothing comes back.",
+    more="Start a total at 0.0 and add upstream * local for each pair.",
+    misconceptions=(
+        Misconception("You added upstream and local; each path contributes their product.",
+                      lambda pairs: sum((u + local for u, local in pairs), 0.0)),
+        Misconception("You kept only the last path's contribution: a node's gradient accumulates "
+                      "(+=) over every path, it is not overwritten (=).",
+                      lambda pairs: pairs[-1][0] * pairs[-1][1] if pairs else 0.0),
     ),
-    Exercise(
-        "ch5_backprop_by_hand", "local_derivatives",
-        inputs=xyz, reference=local_derivatives, examples=WORKED,
-        domain="x, y, z in [-10, 10]",
-        hint="Look at one operation at a time and forget the rest of the graph: how does its output "
-             "move when only this one input moves?",
-        more="The product's partials are the other factor (the wage), a sum passes nudges through "
-             "unchanged, and the square's slope is 2b at this b.",
-        misconceptions=(
-            Misconception("You swapped ∂a/∂x and ∂a/∂y: each partial of a product is the other factor.",
-                          _changed(local_derivatives, da_dx=lambda x, y, z: x, da_dy=lambda x, y, z: y)),
-            Misconception("∂c/∂b is missing its factor 2: the slope of b² is 2b.",
-                          _changed(local_derivatives, dc_db=lambda x, y, z: x * y + z)),
-            Misconception("You gave c = b² for ∂c/∂b, the forward value instead of the slope.",
-                          _changed(local_derivatives, dc_db=lambda x, y, z: (x * y + z) ** 2)),
-        ),
-    ),
-    Exercise(
-        "ch5_backprop_by_hand", "backward",
-        inputs=xyz, reference=backward, examples=WORKED,
-        domain="x, y, z in [-10, 10]",
-        hint="Start at c with ∂c/∂c = 1 and walk back one node at a time: each node's gradient is "
-             "the gradient arriving from above times the local derivative you just crossed.",
-        more="∂c/∂b = 2b; ∂c/∂a = ∂c/∂z = 2b · 1; ∂c/∂x = 2b · y and ∂c/∂y = 2b · x.",
-        picture=lambda impl: graph_picture(impl),
-        misconceptions=(
-            Misconception("At x and y you returned the local derivatives alone: multiply them by the "
-                          "upstream gradient ∂c/∂a = 2b.",
-                          _changed(backward, x=lambda x, y, z: y, y=lambda x, y, z: x)),
-            Misconception("∂c/∂b is missing its factor 2 (the slope of b² is 2b), and every gradient "
-                          "below it is halved with it.", lambda x, y, z: {**scale(backward(x, y, z), 0.5), "c": 1.0}),
-            Misconception("You swapped the gradients of x and y: ∂a/∂x is y, so ∂c/∂x = 2b·y.",
-                          _changed(backward, x=lambda x, y, z: backward(x, y, z)["y"],
-                                   y=lambda x, y, z: backward(x, y, z)["x"])),
-        ),
-    ),
-    Exercise(
-        "ch5_backprop_by_hand", "gradient_rule",
-        inputs=st.tuples(st.lists(st.tuples(reals(-5.0, 5.0), reals(-5.0, 5.0)), max_size=6)),
-        reference=gradient_rule,
-        examples=(([(2.0, 3.0), (4.0, -0.5)],), ([],), ([(1.5, 2.0)],)),
-        domain="0 to 6 (upstream, local) pairs, each number in [-5, 5]",
-        hint="Every path out of a node brings back its own upstream × local; the node's gradient "
-             "adds up what every path brings, and with no paths nothing comes back.",
-        more="Start a total at 0.0 and add upstream * local for each pair.",
-        misconceptions=(
-            Misconception("You added upstream and local; each path contributes their product.",
-                          lambda pairs: sum((u + l for u, l in pairs), 0.0)),
-            Misconception("You kept only the last path's contribution: a node's gradient accumulates "
-                          "(+=) over every path, it is not overwritten (=).",
-                          lambda pairs: pairs[-1][0] * pairs[-1][1] if pairs else 0.0),
-        ),
-        tolerance="accumulated",
-    ),
-]
+    tolerance="accumulated",
+))
 
 
 # The report's picture: the graph at the first worked example, the learner's numbers beside torch's.

@@ -57,14 +57,6 @@ def train_run(params, x, targets, lr, steps, relu=torch.relu):
     return sgd(params, x, targets, lr, steps, relu)[0]
 
 
-def sgd_step(params, x, targets, lr):
-    return step_run(params, x, targets, lr)
-
-
-def train(params, x, targets, lr, steps):
-    return train_run(params, x, targets, lr, steps)
-
-
 # Misconceptions: torch's training, bent the way a learner's code bends it.
 
 def relu_passing_at_zero(z):
@@ -185,20 +177,28 @@ CURVE = (as_params([[0.5, -0.5], [-0.3, 0.8], [0.9, 0.1]], [0.0, 0.1, -0.1],
 
 def loss_picture(impl) -> str:
     """The learner's loss curve on CURVE beside torch.optim.SGD's, as inline SVG."""
+    from kit import registry
+
     params, x, targets, lr, steps = CURVE
     title = f"train: the loss before each step (lr={lr}, {steps} steps, {len(targets)} rows)"
     try:
-        yours, _ = impl.call(TRAIN, CURVE)
+        yours, _ = impl.call(registry.get("ch9_training.train"), CURVE)
         note = ""
     except Exception as error:  # not attempted, or broken: show torch's curve alone
         yours, note = None, str(error).splitlines()[0]
     return pictures.loss_curves(yours, train(*CURVE), title=title, note=note)
 
 
-SGD_STEP = Exercise(
-    "ch9_training", "sgd_step",
+EXERCISES: list[Exercise] = []
+
+
+def sgd_step(params, x, targets, lr):
+    return step_run(params, x, targets, lr)
+
+
+EXERCISES.append(Exercise(
+    module="ch9_training", name="sgd_step", reference=sgd_step,
     inputs=problems(learning_rates),
-    reference=sgd_step,
     reference_name="torch.optim.SGD",
     examples=((*TINY, 0.5), (*SMALL, 0.1), (*ZERO, 0.3)),
     domain="N 1..6 rows of 1..4 inputs, 1..5 hidden units, 2..4 classes; x uniform in [-2, 2], "
@@ -210,12 +210,16 @@ SGD_STEP = Exercise(
          "loss, {key: params[key] - lr * grads[key] for key in params}.",
     misconceptions=STEP_MISTAKES,
     tolerance="accumulated",
-)
+))
 
-TRAIN = Exercise(
-    "ch9_training", "train",
+
+def train(params, x, targets, lr, steps):
+    return train_run(params, x, targets, lr, steps)
+
+
+EXERCISES.append(Exercise(
+    module="ch9_training", name="train", reference=train,
     inputs=problems(learning_rates, st.integers(1, 8)),
-    reference=train,
     reference_name="torch.optim.SGD",
     examples=((*TINY, 0.5, 3), (*SMALL, 0.1, 1), (*SMALL, 0.8, 8), (*ZERO, 0.3, 3)),
     domain="as sgd_step, with steps 1..8",
@@ -226,6 +230,4 @@ TRAIN = Exercise(
     misconceptions=TRAIN_MISTAKES,
     tolerance="accumulated",
     picture=loss_picture,
-)
-
-EXERCISES = [SGD_STEP, TRAIN]
+))
