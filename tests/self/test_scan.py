@@ -989,7 +989,8 @@ FOUND = {
             '''},
         ids("ch8_tensors", "mlp_backward") | ids("ch9_training", "sgd_step")),
     "through from ch8_tensors import *": ({
-        "ch8_tensors": "import torch\n\ndef mse_backward(pred, target):\n    return torch.autograd.grad(pred.sum(), pred)[0]\n",
+        "ch8_tensors": ("import torch\n\ndef mse_backward(pred, target):\n"
+                        "    return torch.autograd.grad(pred.sum(), pred)[0]\n"),
         "ch9_training": """
             from ch8_tensors import *
 
