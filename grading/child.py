@@ -1,9 +1,11 @@
 """A student's process: it locks itself down, then answers the grader with the learner's code.
 
 It is forked from a zygote (grading/zygote.py) that holds torch, numpy and the few modules a
-child needs (this one, grading/wire.py, kit/implementation.py, kit/drivers.py, the lockdown)
-and nothing else of the kit: no references, no recorded answers, no solutions. What it knows
-of an exercise is a `Target`: where the learner's code is and how to drive it.
+child needs (grading/isolation.py: CHILD_MODULES: this one, grading/wire.py,
+kit/implementation.py, kit/drivers.py, its sentences in kit/messages/sandbox.py, the lockdown
+and the autograd block) and nothing else of the kit: no references, no recorded answers, no
+solutions. What it knows of an exercise is a `Target`: where the learner's code is and how to
+drive it.
 
 Requests come from the grader as pickles (the child trusts the grader); replies are JSON
 (grading/wire.py), which the grader reads as plain data and never believes: a reply can
@@ -30,6 +32,7 @@ import torch
 from grading import autograd_block, landlock, lockdown, wire
 from grading.boot import install
 from kit.implementation import Implementation, LearnerError
+from kit.messages import sandbox as said  # the sentences a student reads
 from kit.statuses import Status
 
 PR_SET_PDEATHSIG = 1
@@ -117,7 +120,7 @@ def answer(impl: Implementation, targets: dict, request: tuple) -> dict:
     inputs = pickle.loads(rest[1])  # wire.pickle_arguments
     answers = []
     for args in inputs:
-        result = guarded(lambda: impl.call(target, args))
+        result = guarded(lambda: impl.call(target, args))  # noqa: B023 -- called at once, in this iteration
         if "stop" in result:
             return {"seq": seq, "answers": answers, "stop": result["stop"]}
         value, changed = result["value"]
@@ -125,8 +128,8 @@ def answer(impl: Implementation, targets: dict, request: tuple) -> dict:
             answers.append([wire.encode(value), changed])
         except Exception as error:  # too large, too deep, or an encoder the learner broke
             return {"seq": seq, "answers": answers,
-                    "stop": {"status": Status.ERROR, "text": f"{target.id}: the answer cannot be sent back "
-                                                               f"to the grader: {wire.short(str(error), 300)}"}}
+                    "stop": {"status": Status.ERROR,
+                             "text": said.UNSENDABLE.format(exercise=target.id, why=wire.short(str(error), 300))}}
     return {"seq": seq, "answers": answers, "stop": None}
 
 
@@ -148,17 +151,16 @@ def guarded(work) -> dict:
         if autograd_block.used_since(mark):
             status = Status.AUTOGRAD
         elif _out_of_memory(cause):
-            status, text = Status.OUT_OF_MEMORY, f"the code ran out of memory:\n{text}"
+            status, text = Status.OUT_OF_MEMORY, said.RAN_OUT_OF_MEMORY.format(text=text)
         return _stop(status, text, bool(getattr(error, "in_call", False)))
     except SystemExit as error:
-        return _stop(Status.EXITED, f"the code called sys.exit({wire.short(repr(error.code), 200)}), "
-                                      f"which ends the process")
+        return _stop(Status.EXITED, said.CALLED_EXIT.format(code=wire.short(repr(error.code), 200)))
     except MemoryError:
-        return _stop(Status.OUT_OF_MEMORY, "the code ran out of memory (MemoryError)")
+        return _stop(Status.OUT_OF_MEMORY, said.MEMORY_ERROR)
     except BaseException as error:  # KeyboardInterrupt, GeneratorExit, ... raised on purpose
-        return _stop(Status.CRASHED, f"the code raised {type(error).__name__}, which stops the process")
+        return _stop(Status.CRASHED, said.RAISED_FATAL.format(kind=type(error).__name__))
     if autograd_block.used_since(mark):  # called and caught: still used
-        return _stop(Status.AUTOGRAD, "the code called torch's autograd (and caught the error it raised)")
+        return _stop(Status.AUTOGRAD, said.CAUGHT_AUTOGRAD)
     return {"value": value}
 
 

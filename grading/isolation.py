@@ -28,8 +28,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import sysconfig
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,12 @@ ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent
 # set by the machine, not by the grader: some processors need them for OpenBLAS to be right
 MACHINE_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # what a child needs, in the order the zygote installs them; each imports only those before it
-CHILD_MODULES = ("kit.statuses", "grading.wire", "kit.implementation", "kit.drivers", "grading.landlock",
-                 "grading.lockdown", "grading.autograd_block", "grading.child", "grading.processes", "grading.zygote")
+CHILD_MODULES = ("kit.statuses", "kit.messages.sandbox", "kit.messages.loading", "grading.wire",
+                 "kit.implementation", "kit.drivers",
+                 "grading.landlock", "grading.privileges", "grading.syscall_filter", "grading.lockdown",
+                 "grading.autograd_refusal", "grading.autograd_process", "grading.autograd_torch",
+                 "grading.autograd_operators", "grading.autograd_sweep", "grading.autograd_block",
+                 "grading.child", "grading.processes", "grading.zygote")
 # drivers that know answers: sent to a child only for their exercise (grading/child.py)
 PRELOADED_DRIVERS = ("kit.drivers",)
 BOOT = Path(__file__).with_name("boot.py")
@@ -140,7 +144,9 @@ class Setting:
                 "Landlock and the namespaces keep each to its own folder" if self.landlock or self.bwrap else
                 "NOTHING keeps a student from reading files the grader's user can read"),
             f"namespaces (bubblewrap): {'yes' if self.bwrap else 'no: ' + self._why_no_bwrap()}",
-            f"system-call filter (seccomp): {'yes' if self.seccomp else 'NO: install python3-seccomp; without it a student can open sockets (network, loopback), trace or signal processes of the same user'}",
+            "system-call filter (seccomp): " + ("yes" if self.seccomp else
+                                               "NO: install python3-seccomp; without it a student can open sockets "
+                                               "(network, loopback), trace or signal processes of the same user"),
             f"Landlock: {f'ABI {self.landlock}' if self.landlock else 'no (the kernel lacks it)'}",
             "limits per submission (cgroups): " + ("memory and processes across all its processes" if self.cgroups else
                                                    "NO: memory is limited per process, processes per user"),

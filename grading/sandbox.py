@@ -9,6 +9,7 @@ grading/zygote.py) and locked down before it imports a line of the submission
   is not read ("crashed");
 - a child that dies is classified by its exit status and its cgroup: "out of memory",
   "output limit" (SIGXFSZ), "exited", "crashed", "timeout" (SIGXCPU);
+- what it says of a breach is kit/messages/sandbox.py's;
 - ending a child ends everything it started: the zygote kills its descendants, and the
   student's cgroup is emptied;
 - a new child carries on after a death, and after an exercise whose driver knows answers
@@ -20,14 +21,14 @@ import json
 import os
 import pickle
 import signal
-import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from grading import verdict, wire
 from grading.isolation import ZygoteError
 from grading.limits import Limits
+from kit.messages import sandbox as said  # the sentences a student reads
 from kit.statuses import Status
 
 START_SECONDS = 120  # a zygote's first child waits for torch's import in the zygote
@@ -70,7 +71,7 @@ class Sandbox:
             return verdict.parse(body, self.seq)
         except wire.WireError as error:
             self.kill()
-            raise Breach(Status.CRASHED, f"sent the grader something unreadable ({error})") from None
+            raise Breach(Status.CRASHED, said.UNREADABLE.format(error=error)) from None
 
     def request_raw(self, kind: str, *payload, timeout: float | None = None, limit: int | None = None) -> bytes:
         """The child's reply to request number `self.seq`, unread, or Breach."""
@@ -82,15 +83,14 @@ class Sandbox:
             self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
             wire.send(self.sock, pickle.dumps((self.seq, kind, *payload), protocol=pickle.HIGHEST_PROTOCOL))
             body = wire.recv(self.sock, deadline, limit or reply_limit(0))
-        except (socket.timeout, wire.Timeout):
+        except (TimeoutError, wire.Timeout):
             self.kill()
-            raise Breach(Status.TIMEOUT, f"did not finish within {timeout or self.limits.timeout:g} s "
-                                  f"(the time allowed for all the inputs of an exercise)") from None
+            raise Breach(Status.TIMEOUT, said.TIMED_OUT.format(seconds=timeout or self.limits.timeout)) from None
         except (EOFError, OSError):
             raise self._death() from None
         except wire.WireError as error:
             self.kill()
-            raise Breach(Status.CRASHED, f"sent the grader more than its answers can weigh ({error})") from None
+            raise Breach(Status.CRASHED, said.TOO_HEAVY.format(error=error)) from None
         return body
 
     def output(self) -> str:
@@ -134,18 +134,17 @@ class Sandbox:
         out_of_memory = self.cgroup is not None and self.cgroup.out_of_memory()
         self.kill()
         if out_of_memory:
-            return Breach(Status.OUT_OF_MEMORY, f"ran out of memory: its processes together passed "
-                                         f"{self.limits.memory >> 20} MiB and the kernel ended one")
+            return Breach(Status.OUT_OF_MEMORY, said.OUT_OF_MEMORY.format(mebibytes=self.limits.memory >> 20))
         if code is None:
-            return Breach(Status.CRASHED, "closed its connection to the grader")
+            return Breach(Status.CRASHED, said.HUNG_UP)
         if code >= 0:
-            return Breach(Status.EXITED, f"ended the process (exit status {code}), e.g. with os._exit or exit()")
+            return Breach(Status.EXITED, said.EXITED.format(code=code))
         if -code == signal.SIGXFSZ:
-            return Breach(Status.OUTPUT_LIMIT, f"printed more than {self.limits.output} bytes")
+            return Breach(Status.OUTPUT_LIMIT, said.PRINTED_TOO_MUCH.format(limit=self.limits.output))
         if -code == signal.SIGXCPU:
-            return Breach(Status.TIMEOUT, "used up the CPU time of its process")
+            return Breach(Status.TIMEOUT, said.CPU_TIME)
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        return Breach(Status.CRASHED, f"crashed: the process was killed by signal {name}")
+        return Breach(Status.CRASHED, said.KILLED.format(signal=name))
 
     def kill(self) -> None:
         """End the child and everything it started, and forget it."""

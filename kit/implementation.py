@@ -16,6 +16,7 @@ from types import ModuleType
 
 import torch
 
+from kit.messages import loading
 from kit.statuses import Status
 
 
@@ -79,7 +80,7 @@ class Implementation:
     def _import(self, name: str) -> ModuleType:
         path = self.path(name)
         if not path.is_file():
-            raise LearnerError(Status.MISSING, f"{path} does not exist: the module {name} is missing from {self.folder}")
+            raise LearnerError(Status.MISSING, loading.missing_module(path, name, self.folder))
         private = f"_kit_impl_{self._tag}.{name}"
         spec = importlib.util.spec_from_file_location(private, path)
         module = importlib.util.module_from_spec(spec)
@@ -87,7 +88,8 @@ class Implementation:
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # the learner's module itself is broken
-            raise LearnerError(Status.ERROR, f"{path.name} could not be imported:\n{learner_traceback(exc, self.folder)}") from None
+            raise LearnerError(Status.ERROR,
+                               loading.broken_module(path.name, learner_traceback(exc, self.folder))) from None
         finally:
             sys.path.remove(str(self.folder))
         sys.modules[private] = module
@@ -98,14 +100,14 @@ class Implementation:
         argument the learner's code changed in place (or None). Errors become a LearnerError."""
         module = self.module(exercise.module)
         if not hasattr(module, exercise.attribute):
-            raise LearnerError(Status.MISSING, f"{self.path(exercise.module).name} has no {exercise.attribute}: "
-                                          f"the curriculum asks for it by that name")
+            raise LearnerError(Status.MISSING,
+                               loading.missing_name(self.path(exercise.module).name, exercise.attribute))
         given = copy_args(args)
         try:
             answer = exercise.run(module, exercise.name, given)
         except NotImplementedError:
-            raise LearnerError(Status.NOT_ATTEMPTED, f"not attempted: {exercise.name} in "
-                                                f"{self.path(exercise.module)} still raises NotImplementedError") from None
+            raise LearnerError(Status.NOT_ATTEMPTED, loading.not_attempted(exercise.name, self.path(exercise.module))) \
+                from None
         except Exception as exc:
             raise LearnerError(Status.ERROR, learner_traceback(exc, self.folder), in_call=True) from None
         if unchanged(args, given):

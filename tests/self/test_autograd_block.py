@@ -241,8 +241,8 @@ ROUTES = {
                        BLOCKED),
     "torch.func.grad_and_value, saved before block()": ("saved = torch.func.grad_and_value",
         "return saved(lambda t: t.sin().sum())(x.detach())", BLOCKED),
-    "torch.autograd.functional.hessian": ("", "return torch.autograd.functional.hessian(lambda t: t.sin().sum(), x.detach())",
-                                          BLOCKED),
+    "torch.autograd.functional.hessian": ("",
+        "return torch.autograd.functional.hessian(lambda t: t.sin().sum(), x.detach())", BLOCKED),
     # -- forward AD: dual numbers need no grad mode
     "forward_ad.dual_level": ("", """
         import torch.autograd.forward_ad as fwAD
@@ -569,7 +569,8 @@ report = {}
 for name in OPS:
     b, a = before[name], after[name]
     if isinstance(a, str) or isinstance(b, str):
-        report[name] = f"failed: before block() {b if isinstance(b, str) else 'ok'}, after {a if isinstance(a, str) else 'ok'}"
+        report[name] = (f"failed: before block() {b if isinstance(b, str) else 'ok'}, "
+                        f"after {a if isinstance(a, str) else 'ok'}")
     elif torch.equal(b, a) and b.dtype == a.dtype and a.grad_fn is None:
         report[name] = "same"
     else:

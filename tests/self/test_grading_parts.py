@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -316,7 +316,8 @@ SCALE, NUMERIC = "ch1_sensitivity.scale_sensitivity", "ch1_sensitivity.numeric_s
     "import functorch\n    return functorch",
 ])
 def test_autograd_is_found_in_the_exercise_that_uses_it(tmp_path, body):
-    source = f"import torch\n\ndef scale_sensitivity(x, k):\n    {body}\n\ndef numeric_sensitivity(f, x, h=1e-5):\n    return 1.0\n"
+    source = (f"import torch\n\ndef scale_sensitivity(x, k):\n    {body}\n\n"
+              "def numeric_sensitivity(f, x, h=1e-5):\n    return 1.0\n")
     assert set(scan_source(tmp_path, source)) == {SCALE}
 
 
@@ -416,6 +417,9 @@ def test_arguments_reach_the_submission_as_the_same_writable_tensors(tensor):
 @pytest.mark.parametrize("text", [
     b'{"tensor": {"dtype": "float64", "shape": [3], "data": [1.0]}}',
     b'{"tensor": {"dtype": "evil", "shape": [1], "data": [1.0]}}',
+    b'{"tensor": {"dtype": ["float64"], "shape": [1], "data": [1.0]}}',  # unhashable: still malformed
+    b'{"tensor": {"dtype": {"a": 1}, "shape": [1], "data": [1.0]}}',
+    b'{"tensor": {"dtype": null, "shape": [1], "data": [1.0]}}',
     b'{"tensor": {"dtype": "float64", "shape": [-1], "data": []}}',
     b'{"tensor": {"dtype": "float64", "shape": [1], "data": ["x"]}}',
     b'{"tensor": {"dtype": "float64", "shape": [2], "bytes": "AAAAAAAA8D8="}}',

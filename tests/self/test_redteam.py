@@ -32,8 +32,8 @@ import pytest
 
 from grading import cases, rubric
 from grading.isolation import UID_BASE, Setting
-from grading.processes import zygote_processes
 from grading.limits import Limits
+from grading.processes import zygote_processes
 from grading.submissions import discover
 from kit.implementation import Implementation
 from kit.registry import get

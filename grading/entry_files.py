@@ -1,0 +1,137 @@
+"""Reading one file of an entry, a folder's or a zip's: bounded, never through a link, and why not when it cannot be.
+
+grading/submissions.py lists an entry (bounded: MAX_NAMES, MAX_ZIP_TABLE) and chooses which of
+its files are the student's modules; it reads each with `read_file` (a folder) or `read_member`
+(a zip), at most MAX_MODULE_BYTES of it. Whatever cannot be read raises `Refused`, a reason the
+student can read; a name that is listed but never read is a `NotRead`.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+MAX_MODULE_BYTES = 1 << 20  # a module of the curriculum is a few KB
+
+FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO swapped in cannot block
+
+
+class Refused(Exception):
+    """Why an entry cannot be graded, for the student to read; it follows the entry's name."""
+
+
+def unreadable(why: str) -> Refused:
+    return Refused(f" could not be read: {why}")
+
+
+def refused(why: str) -> Refused:
+    return Refused(f": {why}")
+
+
+@dataclass(frozen=True)
+class NotRead:
+    """A name in the entry that is listed in the report but never read, and why."""
+    why: str
+
+
+@dataclass(frozen=True)
+class Twice:
+    """A name two members of a zip have: which one is the student's module is not known."""
+
+
+# ---- a folder's file, a zip's members -------------------------------------------------------------
+
+def read_file(top: int, name: str, key: tuple[str, str]) -> bytes:
+    folder, base = key
+    where = os.open(folder, FOLDER, dir_fd=top) if folder else top
+    try:
+        fd = os.open(base, FILE, dir_fd=where)
+    except PermissionError:
+        raise refused(f"{name} cannot be read (permission denied); make it readable") from None
+    finally:
+        if folder:
+            os.close(where)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refused(f"{name} changed while it was read; hand it in again")
+        data = f.read(MAX_MODULE_BYTES + 1) if info.st_size <= MAX_MODULE_BYTES else b""
+    if info.st_size > MAX_MODULE_BYTES or len(data) > MAX_MODULE_BYTES:
+        raise refused(f"{name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); check that it is your module")
+    return data
+
+
+def zip_files(archive: zipfile.ZipFile) -> dict[str, object]:
+    """{relative posix path: ZipInfo, Twice or NotRead} for the members at the top and one
+    folder down. A name is only ever a key here (nothing is extracted); a name that would
+    escape a folder, or holds a NUL that zipfile would cut it at, is listed and never read."""
+    files: dict[str, object] = {}
+    for info in archive.infolist():
+        name = info.orig_filename.replace("\\", "/")  # a backslash separates folders in some zips
+        parts = PurePosixPath(name).parts
+        if name.endswith("/"):
+            continue  # a folder
+        if "\0" in name or name.startswith("/") or ".." in parts:
+            files[name] = NotRead("an unsafe name, never read")
+        elif len(parts) in (1, 2):
+            key = "/".join(parts)
+            files[key] = Twice() if key in files else info
+    return files
+
+
+def read_member(archive: zipfile.ZipFile, name: str, info) -> bytes:
+    if isinstance(info, Twice):
+        raise refused(f"two members are named {name}; re-create the zip with only one")
+    if info.flag_bits & 0x1:
+        raise refused(f"the member {name} is encrypted; zip it again without a password")
+    if info.file_size > MAX_MODULE_BYTES or info.compress_size > MAX_MODULE_BYTES + (64 << 10):
+        raise refused(f"the member {name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); "
+                      f"check that it is your module")
+    try:
+        with archive.open(info) as f:
+            data = f.read(MAX_MODULE_BYTES + 1)  # decompressed only this far: its header may lie
+    except RuntimeError:  # NotImplementedError, or a compression module missing from this Python
+        raise refused(f"the member {name} is compressed in a way the grader cannot read (method "
+                      f"{info.compress_type}); zip it again with the usual compression") from None
+    except OSError as error:
+        if error.errno:  # the disk, not the zip
+            raise
+        raise refused(f"the member {name} is damaged ({_damage(error)}); re-create the zip") from None
+    except Exception as error:  # zlib.error, lzma.LZMAError, BadZipFile, EOFError, ...
+        raise refused(f"the member {name} is damaged ({_damage(error)}); re-create the zip") from None
+    if len(data) > MAX_MODULE_BYTES:
+        raise refused(f"the member {name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); "
+                      f"check that it is your module")
+    return data
+
+
+def _damage(error: Exception) -> str:
+    if isinstance(error, zipfile.BadZipFile) and "CRC" in str(error):
+        return "its contents do not match its checksum"
+    if isinstance(error, EOFError):
+        return "it ends too early"
+    if isinstance(error, zipfile.BadZipFile):
+        return sentence(error)
+    return "its compressed data is corrupt"
+
+
+# ---- words ---------------------------------------------------------------------------------------
+
+def kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def sentence(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]
