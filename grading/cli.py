@@ -1,4 +1,7 @@
-"""`kit grade SUBMISSIONS --out OUT`: the command line of the grader (see kit/cli.py).
+"""`kit grade SUBMISSIONS --out OUT`: the grader's command line, and the instructor's other subcommands (kit/cli.py).
+
+`add_instructor_commands` adds grade (here), export (grading/platforms/) and new-exercise
+(grading/scaffold.py) to the `kit` command.
 
 Exit status: 0 when the class was graded, whatever the scores; 1 when it was graded but some
 entries could not be read (a broken zip: that student's row is zero, with the reason, and the
@@ -13,9 +16,7 @@ is refused unless --force is given, and then replaced as a whole.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import shutil
 import signal
 import sys
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grading import limits
+from grading import limits, platforms
 from grading.text import printable  # every text of a student's goes to the terminal through it
 
 GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an overview"
@@ -31,6 +32,15 @@ GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an
 
 class UsageError(Exception):
     pass
+
+
+def add_instructor_commands(subparsers) -> None:
+    """`kit grade`, `kit export` and `kit new-exercise`: the instructor's subcommands (kit/cli.py adds them)."""
+    from grading.scaffold import add_parser as add_new_exercise
+
+    add_parser(subparsers)
+    platforms.add_export_parser(subparsers)
+    add_new_exercise(subparsers)
 
 
 def add_parser(subparsers) -> None:
@@ -54,10 +64,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="draw the graded inputs afresh instead of reading them from the cache "
                              "(~/.cache/backprop-kit/grading, named by a hash of the kit's sources)")
-    parser.add_argument("--format", action="append", choices=("csv", "canvas", "moodle"), default=[],
-                        help="grade books to write besides the rest: csv (grades.csv, always), canvas "
-                             "(canvas.csv, Canvas' gradebook import), moodle (moodle.csv, Moodle's CSV "
-                             "grade import); may be given more than once")
+    books = platforms.grade_books()
+    parser.add_argument("--format", action="append", choices=("csv", *books), default=[],
+                        help="grade books to write besides the rest: csv (grades.csv, always), "
+                             + ", ".join(f"{name} ({book.file}, {book.help})" for name, book in books.items())
+                             + "; may be given more than once")
     parser.add_argument("--seed-file", type=Path, metavar="FILE",
                         help="the course's grading seed, from which the graded inputs are drawn (default: "
                              "$XDG_CONFIG_HOME/backprop-kit/grading-seed, made 0600 on first use); keep it "
@@ -103,8 +114,8 @@ def grade(args) -> int:
         print(f"kit grade: {printable(note)}", file=sys.stderr)
 
     from grading.grader import Progress, grade_submissions
-    from grading.reports import write_all
     from grading.isolation import Setting
+    from grading.reports import write_all
     setting = Setting.detect()
     problem = setting.problem()
     if problem:
@@ -124,7 +135,8 @@ def grade(args) -> int:
     from grading.cases import RecordError, default_cache
 
     try:
-        results = grade_submissions(students, points, limits.from_options(args), args.jobs, progress, setting=setting, seed=seed,
+        results = grade_submissions(students, points, limits.from_options(args), args.jobs, progress,
+                                    setting=setting, seed=seed,
                                     graded=progress_log(args.progress_log),
                                     cache=None if args.no_cache else default_cache(), exercises=exercises)
     except RecordError as error:
@@ -148,7 +160,7 @@ def progress_log(path: Path | None):
     import json
     import threading
 
-    from grading.reports import test_entry
+    from grading.report_json import test_entry
 
     lock = threading.Lock()
     path.write_text("")

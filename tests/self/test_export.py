@@ -19,9 +19,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_one_way import BLOCKER  # tests/self: no grading package, for the students' template
 
 from grading import rubric
-from kit import export
+from grading.platforms import TORCH, exporters, gradescope
+from grading.platforms import github_classroom as classroom
+from grading.render import yaml
 from kit.cli import main
 from kit.registry import CHAPTERS, EXERCISES
 
@@ -31,7 +34,7 @@ ONLY = "1-2"  # chapters 1 and 2 only: quick to draw and to grade
 TIMEOUT = "3"  # seconds per exercise, so the hanging submission costs little
 
 # The output format of the specification ("Output format", "Controlling Test Case Visibility",
-# "Test case status"), written here from the page, independently of kit/export.py.
+# "Test case status"), written here from the page, independently of grading/platforms/gradescope.py.
 SPEC_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
             "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
 SPEC_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
@@ -60,6 +63,16 @@ def assert_valid_results(document: dict) -> None:
         assert test["visibility"] in SPEC_VISIBILITY
         assert isinstance(test.get("extra_data", {}), dict)
     assert document["score"] == sum(t["score"] for t in document["tests"])
+
+
+def test_kit_export_offers_the_registrys_platforms():
+    from kit.cli import parser
+
+    commands = parser()._subparsers._group_actions[0].choices
+    targets = commands["export"]._subparsers._group_actions[0].choices
+    assert list(targets) == list(exporters()) == ["gradescope", "github-classroom"]
+    for name, platform in exporters().items():
+        assert targets[name].description == platform.description
 
 
 # ---- Gradescope ----------------------------------------------------------------------------------
@@ -156,30 +169,41 @@ def test_the_zip_has_the_scripts_at_its_root_and_the_kit_without_answers(platfor
     assert tops == {"setup.sh", "run_autograder", "kit-gradescope.json", "pyproject.toml", "README.md", "kit",
                     "grading", "grading-seed"}
     assert modes["grading-seed"] == 0o600  # the course's seed: whoever reads it can predict the graded inputs
-    for package in ("kit", "kit/chapters", "grading"):
+    for package in ("kit", "kit/chapters", "grading", "grading/platforms"):
         for source in (ROOT / package).glob("*.py"):
-            assert source.relative_to(ROOT).as_posix() in modes, source
+            if source.relative_to(ROOT).as_posix() != "grading/scaffold.py":
+                assert source.relative_to(ROOT).as_posix() in modes, source
     assert "grading/rubric.toml" in modes
+    for data in [*(ROOT / "grading" / "templates").iterdir(), *(ROOT / "grading" / "platforms" / "files").iterdir()]:
+        assert data.relative_to(ROOT).as_posix() in modes, data  # the pages' templates: kit grade writes them
     assert not any("__pycache__" in name or "sample_class" in name for name in modes)
+    # the instructor's scaffold edits the repository: it grades nothing, and is not shipped
+    assert not any("scaffold" in name for name in modes), [name for name in modes if "scaffold" in name]
+    assert not any(name.split("/")[0] in ("solutions", "tests", "exercises") for name in modes)
     setup = (root / "source" / "setup.sh").read_text()
-    assert f'"$VENV/bin/pip" install {export.TORCH} --index-url https://download.pytorch.org/whl/cpu' in setup
+    assert f'"$VENV/bin/pip" install {TORCH} --index-url https://download.pytorch.org/whl/cpu' in setup
     assert '"$VENV/bin/pip" install "$SOURCE"' in setup
     for script in ("setup.sh", "run_autograder"):
         assert subprocess.run(["bash", "-n", str(root / "source" / script)]).returncode == 0, script
+        assert '-m grading.platforms.gradescope run' in (root / "source" / script).read_text(), script
+        assert "{{" not in (root / "source" / script).read_text() and "{%" not in (root / "source" / script).read_text()
 
 
 def test_the_bundled_sources_are_enough_to_grade(platform):
     """The unpacked source imports on its own: the registry, every chapter, the grader and its rubric."""
     _, root = platform
     source = root / "source"
-    probe = ("import kit, kit.registry, grading.cli, grading.grader, grading.rubric as r; "
-             "print(kit.__file__); print(len(r.load()), len(kit.registry.EXERCISES))")
+    probe = ("import kit, kit.registry, grading.cli, grading.grader, grading.rubric as r, grading.reports, "
+             "grading.platforms.gradescope as g; from grading.render import read; "
+             "print(kit.__file__); print(len(r.load()), len(kit.registry.EXERCISES)); print(g.__file__); "
+             "print(len(read('templates/report.css')) > 0)")
     done = subprocess.run([PYTHON, "-c", probe], cwd=root.parent, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(source)})
     assert done.returncode == 0, done.stderr
-    where, counts = done.stdout.split("\n")[:2]
-    assert Path(where).is_relative_to(source)
+    where, counts, runtime, css = done.stdout.split("\n")[:4]
+    assert Path(where).is_relative_to(source) and Path(runtime).is_relative_to(source)
     assert counts == f"{len(EXERCISES)} {len(EXERCISES)}"
+    assert css == "True"
 
 
 def test_results_follow_gradescopes_format(graded):
@@ -247,7 +271,7 @@ def test_export_refuses_bad_options_and_an_existing_zip(platform, tmp_path, caps
 # ---- GitHub Classroom ----------------------------------------------------------------------------------
 
 class MiniYaml:
-    """A reader for the YAML subset kit.export.to_yaml writes (block mappings and sequences, plain,
+    """A reader for the YAML subset the workflow's template writes (block mappings and sequences, plain,
     JSON-quoted and literal |- scalars, ints), to check that what is written reads back as the data."""
 
     def __init__(self, text: str):
@@ -324,7 +348,7 @@ class MiniYaml:
         if text.lstrip("-").isdigit():
             return int(text)
         assert text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n", "~"), text
-        assert ": " not in text and " #" not in text and not text[0] in "[]{}&*!|>'%@`,?:", text
+        assert ": " not in text and " #" not in text and text[0] not in "[]{}&*!|>'%@`,?:", text
         return text
 
 
@@ -336,16 +360,61 @@ def workflow(tmp_path_factory):
     return out, text, MiniYaml(text).read()
 
 
+def expected_workflow(points: dict, timeout: int = 5, python: str = "3.12", chapters: dict = CHAPTERS) -> dict:
+    """The workflow as data, written here from GitHub Classroom's own autograding workflows: one
+    graded step per chapter, worth its exercises' points, then the reporter."""
+    graders = [{"name": f"Chapter {n}: {title}", "id": module, "uses": classroom.COMMAND_GRADER,
+                "with": {"test-name": f"Chapter {n}: {title} ({module})", "setup-command": "",
+                         "command": f"pytest tests/test_{module}.py -p no:cacheprovider --hypothesis-profile grading",
+                         "timeout": timeout,
+                         "max-score": int(sum(points[e] for e in EXERCISES if EXERCISES[e].module == module))}}
+               for n, (module, title) in enumerate(chapters.items(), start=1)]
+    steps = [
+        {"name": "Check out the student's repository", "uses": "actions/checkout@v4"},
+        {"name": "Set up Python", "uses": "actions/setup-python@v5", "with": {"python-version": python}},
+        {"name": "Install the kit, with a CPU build of torch",
+         "run": f"python -m pip install {TORCH} --index-url https://download.pytorch.org/whl/cpu\n"
+                f"python -m pip install -e ."},
+        *graders,
+        {"name": "Autograding Reporter", "uses": classroom.REPORTER,
+         "env": {f"{m.upper()}_RESULTS": f"${{{{steps.{m}.outputs.result}}}}" for m in chapters},
+         "with": {"runners": ",".join(chapters)}},
+    ]
+    return {"name": "Autograding Tests", "on": ["push", "workflow_dispatch", "repository_dispatch"],
+            "permissions": {"checks": "write", "actions": "read", "contents": "read"},
+            "jobs": {"run-autograding-tests": {"runs-on": "ubuntu-latest",
+                                               "if": "github.actor != 'github-classroom[bot]'", "steps": steps}}}
+
+
 def test_the_workflow_reads_back_as_the_data_it_was_written_from(workflow):
     _, _, data = workflow
-    assert data == export.classroom_workflow(rubric.load())
+    assert data == expected_workflow(rubric.load())
 
 
-def test_the_yaml_writer_quotes_what_yaml_would_misread():
-    tricky = {"on": ["yes", "No", "3.12", "007", "", "a: b", "#x", "- x", "[x]", "x #y", "it's", "ümlaut", "~"],
-              "nested": [{"a": [1, [2, {"b": "c"}]], "block": "line one\nline two"}, {}, []],
-              "empty": {}, "numbers": [0, -3, 12]}
-    assert MiniYaml(export.to_yaml(tricky)).read() == tricky
+TRICKY = ["yes", "No", "3.12", "007", "", "a: b", "#x", "- x", "[x]", "x #y", "it's", "ümlaut", "~", "on", "null",
+          "line one\nline two", "${{steps.x.outputs.result}}", "Chapter 1: x", '"quoted"', "tab\there", " lead",
+          "trail ", "{x}", "*x", "&x", "!x", "|x", ">x", "%x", "@x", "`x", ",x", "?x"]
+
+
+def test_the_yaml_filter_quotes_what_yaml_would_misread():
+    for value in [*TRICKY, 0, -3, 12]:
+        assert MiniYaml(f"k: {yaml(value)}\n").read() == {"k": value}, value
+        assert MiniYaml(f"- {yaml(value)}\n").read() == [value], value
+        if isinstance(value, str) and value:
+            assert MiniYaml(f"{yaml(value)}: 1\n").read() == {value: 1}, value
+
+
+def test_the_workflow_reads_back_whatever_the_titles_and_options(monkeypatch):
+    """The template writes each value through the filter: odd chapter titles and a Python version
+    YAML would misread still read back as written."""
+    import kit.registry
+
+    points = rubric.load()
+    for start, python in zip(range(0, len(TRICKY), len(CHAPTERS)), ("3.12", "No", "3.13: x", "~", "'3'")):
+        titles = {module: TRICKY[(start + i) % len(TRICKY)] for i, module in enumerate(CHAPTERS)}
+        monkeypatch.setattr(kit.registry, "CHAPTERS", titles)
+        text = classroom.workflow_text(points, 9, python)
+        assert MiniYaml(text).read() == expected_workflow(points, 9, python, titles), python
 
 
 def test_pyyaml_reads_the_workflow_as_written(workflow):
@@ -357,26 +426,26 @@ def test_pyyaml_reads_the_workflow_as_written(workflow):
 
 def test_every_step_uses_only_the_inputs_the_actions_declare(workflow):
     _, _, data = workflow
-    job = data["jobs"][export.JOB]
+    job = data["jobs"][classroom.JOB]
     assert list(data["jobs"]) == ["run-autograding-tests"]  # the reporter updates the check run of this job
     assert data["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
     steps = job["steps"]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[1]["uses"].startswith("actions/setup-python@")
-    assert f"{export.TORCH} --index-url https://download.pytorch.org/whl/cpu" in steps[2]["run"]
-    graders = [s for s in steps if s.get("uses") == export.COMMAND_GRADER]
+    assert f"{TORCH} --index-url https://download.pytorch.org/whl/cpu" in steps[2]["run"]
+    graders = [s for s in steps if s.get("uses") == classroom.COMMAND_GRADER]
     reporter = steps[-1]
-    assert reporter["uses"] == export.REPORTER and steps.index(reporter) == 3 + len(graders)
+    assert reporter["uses"] == classroom.REPORTER and steps.index(reporter) == 3 + len(graders)
     for step in graders:
-        assert set(step["with"]) <= set(export.COMMAND_GRADER_INPUTS), step["with"]
-        assert set(export.COMMAND_GRADER_REQUIRED) <= set(step["with"])
+        assert set(step["with"]) <= set(classroom.COMMAND_GRADER_INPUTS), step["with"]
+        assert set(classroom.COMMAND_GRADER_REQUIRED) <= set(step["with"])
         assert isinstance(step["with"]["timeout"], int) and isinstance(step["with"]["max-score"], int)
-    assert set(export.REPORTER_REQUIRED) <= set(reporter["with"]) <= set(export.REPORTER_INPUTS)
+    assert set(classroom.REPORTER_REQUIRED) <= set(reporter["with"]) <= set(classroom.REPORTER_INPUTS)
 
 
 def test_one_graded_step_per_chapter_worth_its_points(workflow):
     _, _, data = workflow
-    steps = data["jobs"][export.JOB]["steps"]
-    graders = [s for s in steps if s.get("uses") == export.COMMAND_GRADER]
+    steps = data["jobs"][classroom.JOB]["steps"]
+    graders = [s for s in steps if s.get("uses") == classroom.COMMAND_GRADER]
     points = rubric.load()
     assert [s["id"] for s in graders] == list(CHAPTERS)
     for step in graders:
@@ -395,16 +464,22 @@ def test_the_template_is_the_students_repository_and_its_commands_grade(tmp_path
     student = tmp_path / "student"
     assert main(["export", "github-classroom", "--out", str(student), "--template"]) == 0
     assert not (student / "solutions").exists() and not (student / "tests" / "self").exists()
-    assert not (student / "grading" / "sample_class").exists()
+    assert not (student / "grading").exists()  # no grader code at all (tests/self/test_one_way.py: it still works)
+    assert not list(student.rglob("scaffold.py"))
     assert sorted(p.name for p in (student / "tests").iterdir()) == sorted(f"test_{m}.py" for m in CHAPTERS)
     stub = "exercises/ch1_sensitivity.py"
     assert (student / stub).read_text() == (ROOT / stub).read_text()
     data = MiniYaml((student / ".github" / "workflows" / "classroom.yml").read_text()).read()
-    command = next(s for s in data["jobs"][export.JOB]["steps"] if s.get("id") == "ch1_sensitivity")["with"]["command"]
+    step = next(s for s in data["jobs"][classroom.JOB]["steps"] if s.get("id") == "ch1_sensitivity")
+    command = step["with"]["command"]
     # as the command grader runs it: a shell in the repository, PATH and HOME only (here, and the
-    # template's own kit on PYTHONPATH where the workflow would have installed it)
+    # template's own kit on PYTHONPATH where the workflow would have installed it; no grading
+    # package importable, as on GitHub's runner, where only the template is installed)
+    blocker = tmp_path / "no-grader"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
     env = {"PATH": f"{Path(PYTHON).parent}{os.pathsep}/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
-           "PYTHONPATH": str(student), "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONPATH": f"{student}{os.pathsep}{blocker}", "PYTHONDONTWRITEBYTECODE": "1"}
     stubs = subprocess.run(command, shell=True, cwd=student, env=env, capture_output=True, text=True, timeout=300)
     assert stubs.returncode == 1 and "not attempted" in stubs.stdout, stubs.stdout + stubs.stderr
     assert f"testing the modules in {student / 'exercises'}" in stubs.stdout
@@ -423,8 +498,9 @@ def test_classroom_export_refuses_fractional_points_and_overwriting(workflow, tm
     assert "whole" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
     assert main(["export", "github-classroom", "--out", str(out), "--force", "--timeout", "7"]) == 0
-    steps = MiniYaml((out / ".github" / "workflows" / "classroom.yml").read_text()).read()["jobs"][export.JOB]["steps"]
-    assert {s["with"]["timeout"] for s in steps if s.get("uses") == export.COMMAND_GRADER} == {7}
+    workflow = MiniYaml((out / ".github" / "workflows" / "classroom.yml").read_text()).read()
+    steps = workflow["jobs"][classroom.JOB]["steps"]
+    assert {s["with"]["timeout"] for s in steps if s.get("uses") == classroom.COMMAND_GRADER} == {7}
 
 
 def test_kit_grade_logs_each_exercise_as_it_is_graded(tmp_path):
@@ -450,12 +526,12 @@ def test_a_deadline_keeps_the_scores_of_what_was_graded(tmp_path):
              for eid, s in zip(list(EXERCISES)[:3], (1, 0, 1))]
     log.write_text("".join(json.dumps({"student": "submission", **t}) + "\n" for t in tests)
                    + '{"student": "submission", "name": "ch2_cha')  # the line the stop cut
-    document = export.gradescope_results(export.partial_results(log, 120.0), "visible")
+    document = gradescope.gradescope_results(gradescope.partial_results(log, 120.0), "visible")
     assert document["score"] == 2
     assert [t["name"] for t in document["tests"]] == list(EXERCISES)[:3]
     assert "ran out after 3 exercises" in document["output"] and "120 s" in document["output"]
     assert "not graded" in document["output"]
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    with pytest.raises(export.GradingFailed, match="before a single exercise was graded"):
-        export.partial_results(empty, 120.0)
+    with pytest.raises(gradescope.GradingFailed, match="before a single exercise was graded"):
+        gradescope.partial_results(empty, 120.0)

@@ -3,7 +3,8 @@ import csv
 import io
 
 from grading.grader import Result, StudentResult
-from grading.reports import canvas_csv, moodle_csv, write_all
+from grading.platforms import canvas, grade_books, moodle
+from grading.reports import write_all
 
 
 def student(name, *scores):
@@ -20,7 +21,7 @@ def rows(text):
 
 
 def test_canvas_has_its_identity_columns_points_possible_and_one_assignment():
-    header, points, ada, other = rows(canvas_csv(CLASS))
+    header, points, ada, other = rows(canvas.grade_book(CLASS))
     assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "backprop-kit"]
     assert points[0].strip() == "Points Possible" and points[-1] == "3"
     assert ada == ["ada", "", "", "ada", "", "3"]
@@ -28,7 +29,7 @@ def test_canvas_has_its_identity_columns_points_possible_and_one_assignment():
 
 
 def test_moodle_has_an_identity_a_grade_and_feedback_column():
-    header, ada, other = rows(moodle_csv(CLASS))
+    header, ada, other = rows(moodle.grade_book(CLASS))
     assert header == ["username", "backprop-kit", "feedback"]
     assert ada == ["ada", "3", "3 of 3 points; 3 of 3 exercises passed"]
     assert other[1] == "1" and other[2].startswith("1 of 3 points; 1 of 3")
@@ -39,3 +40,20 @@ def test_the_formats_asked_for_are_written_beside_grades_csv(tmp_path):
     written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())
     assert written == ["grades.csv", "index.html", "moodle.csv"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == ["students"]
+
+
+def test_the_formats_are_the_registrys_grade_books_and_kit_grade_offers_them_all():
+    """`kit grade --format` reads its choices and their files from grading.platforms' registry."""
+    import argparse
+
+    from grading.cli import add_parser
+
+    books = grade_books()
+    assert {name: book.file for name, book in books.items()} == {"canvas": "canvas.csv", "moodle": "moodle.csv"}
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    grade = parser._subparsers._group_actions[0].choices["grade"]
+    formats = next(action for action in grade._actions if action.dest == "format")
+    assert formats.choices == ("csv", *books)
+    for name, book in books.items():
+        assert f"{name} ({book.file}, {book.help})" in formats.help

@@ -417,7 +417,8 @@ def test_kit_grade_on_a_class_of_odd_names(tmp_path):
     zero = [line for line in lines if " scored zero: " in line]
     assert len(zero) == 1 and zero[0].startswith(f"kit grade: {broken} scored zero: {broken}.zip")
     progress = [re.search(r"\(last: (.*), ([02])/2\)$", line) for line in lines if line.startswith("grading [")]
-    assert sorted((m[1], int(m[2])) for m in progress) == sorted((printable(i), s) for i, (_, s) in zip(ids, ODD.values()))
+    assert sorted((m[1], int(m[2])) for m in progress) == sorted((printable(i), s)
+                                                                 for i, (_, s) in zip(ids, ODD.values()))
 
     # the grade book: its own names, and every student in every file, in a row of their own
     assert {p.name for p in out.iterdir()} == OWN_FILES

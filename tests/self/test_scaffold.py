@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 NEW = f"ch{len(CHAPTERS) + 1}_curvature"  # the next chapter
 OLD = "ch3_power_rule"
+WEIGHTY = "ch8_tensors"  # a chapter package, and worth more than 1 per exercise in the default rubric
 COPIED = ("kit", "grading", "exercises", "solutions", "tests", "pyproject.toml")
 # the bodies an instructor writes for the two solutions: by hand, no autograd
 BODIES = {OLD: ("cube_grad", "return 3.0 * x ** 2"), NEW: ("wave_slope", "return math.cos(x) * x + math.sin(x)")}
@@ -43,6 +44,7 @@ def copy(tmp_path_factory):
             shutil.copy2(ROOT / name, copy / name)
     assert main(["new-exercise", OLD, "cube_grad", "--formula", "x ** 3", "--root", str(copy)]) == 0
     assert main(["new-exercise", NEW, "wave_slope", "--formula", "torch.sin(x) * x", "--root", str(copy)]) == 0
+    assert main(["new-exercise", WEIGHTY, "cube_sum_grad", "--formula", "x ** 3", "--root", str(copy)]) == 0
     return copy
 
 
@@ -64,7 +66,8 @@ def test_the_scaffold_follows_the_conventions(copy):
     doc = ast.get_docstring(next(f for f in ast.parse(stub).body if getattr(f, "name", "") == "cube_grad"))
     assert "Derive:" in doc and "Domain: x in [-10, 10]" in doc and "Worked number: cube_grad(2.0) == 12.0." in doc
     chapter = (copy / "kit" / "chapters" / f"{OLD}.py").read_text()
-    assert chapter.index("def cube_grad(x):") < chapter.index("EXERCISES = [") < chapter.index('"cube_grad"')
+    assert (chapter.index("EXERCISES: list[Exercise] = []") < chapter.index("def cube_grad(x):")
+            < chapter.index('name="cube_grad"'))
     assert "inputs=st.tuples(reals())" in chapter and "examples=((2.0,),)" in chapter
     assert re.search(r'hint="TODO.*",\n\s+more="TODO', chapter)
     registry = ast.literal_eval(re.search(r"CHAPTERS: dict\[str, str\] = (\{.*?\})", (copy / "kit" / "registry.py")
@@ -75,8 +78,17 @@ def test_the_scaffold_follows_the_conventions(copy):
     assert variants["WRONG"] == [] and variants["RIGHT"] == []
     assert (copy / "tests" / f"test_{NEW}.py").read_text() == (ROOT / "tests" / f"test_{OLD}.py").read_text() \
         .replace(OLD, NEW).replace("Chapter 3", f"Chapter {len(CHAPTERS) + 1}")
-    points = tomllib.loads((copy / "grading" / "rubric.toml").read_text())["points"]
-    assert points[f"{OLD}.cube_grad"] == 1 and points[f"{NEW}.wave_slope"] == 1
+
+
+def test_a_new_exercise_is_worth_what_its_chapter_is_worth(copy):
+    assert (copy / "grading" / "rubric.toml").read_bytes() == (ROOT / "grading" / "rubric.toml").read_bytes()
+    chapters = tomllib.loads((ROOT / "grading" / "rubric.toml").read_text())["chapters"]
+    assert chapters[WEIGHTY] != 1  # else this test would not tell a chapter's weight from the default
+    ask = "from grading import rubric; p = rubric.load(); print(p[{!r}], p[{!r}], p[{!r}])".format(
+        f"{OLD}.cube_grad", f"{NEW}.wave_slope", f"{WEIGHTY}.cube_sum_grad")
+    done = in_copy(copy, "-c", ask)
+    assert done.returncode == 0, done.stderr
+    assert [float(x) for x in done.stdout.split()] == [chapters.get(OLD, 1), 1, chapters[WEIGHTY]]
 
 
 def test_the_new_tests_fail_on_the_stub_and_on_the_unwritten_solution(copy):

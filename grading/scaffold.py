@@ -13,7 +13,9 @@ overwrites:
   instructor writes the derivative by hand;
 - kit/chapters/MODULE.py: the reference and the Exercise (inputs st.tuples(reals()), the worked
   example, the domain, placeholder hints, a nudged-slope estimate);
-- grading/rubric.toml: `"MODULE.NAME" = 1` under [points].
+The rubric is left as it is: a new exercise is worth what its chapter's exercises are worth
+([chapters] in grading/rubric.toml, else Exercise.points), and an instructor who wants another
+weight gives it under [points].
 
 For a new MODULE (the next chapter number) it also creates the module files, the chapter's
 entry in kit/registry.py CHAPTERS, tests/test_MODULE.py and tests/self/variants/MODULE.py (empty
@@ -66,7 +68,7 @@ def plan(root: Path, module: str, name: str, formula: str, title: str | None = N
         raise ScaffoldError(f"{name!r} would hide a name the chapter module uses; choose another name")
     paths = {
         "registry": root / "kit" / "registry.py",
-        "chapter": root / "kit" / "chapters" / f"{module}.py",
+        "chapter": _chapter_declarations(root / "kit" / "chapters", module),
         "stub": root / "exercises" / f"{module}.py",
         "solution": root / "solutions" / f"{module}.py",
         "test": root / "tests" / f"test_{module}.py",
@@ -121,11 +123,16 @@ def plan(root: Path, module: str, name: str, formula: str, title: str | None = N
                                     + solution(module, name, formula))
         files[paths["test"]] = TEST.format(number=number, module=module)
         files[paths["variants"]] = VARIANTS.format(number=number, todo=TODO)
-    files[paths["rubric"]] = _add_points(rubric_text, exercise_id)
     return files
 
 
 # ---- checks -------------------------------------------------------------------------------------
+
+def _chapter_declarations(chapters: Path, module: str) -> Path:
+    """Where a chapter declares its exercises: its module, or a chapter package's declarations.py."""
+    package = chapters / module
+    return package / "declarations.py" if package.is_dir() else chapters / f"{module}.py"
+
 
 def _chapters(registry: Path) -> dict[str, str]:
     """CHAPTERS of a registry.py, read without importing it (root may be another copy of the kit)."""
@@ -220,16 +227,20 @@ def reference(name: str, formula: str) -> str:
 
 
 def declaration(module: str, name: str, formula: str) -> str:
-    return f'''    Exercise(
-        "{module}", "{name}",
-        inputs=st.tuples(reals()),
-        reference={name},
-        examples=(({WORKED_X},),),
-        domain="x in [{LOW:g}, {HIGH:g}]",
-        hint="{TODO} one sentence that points at the idea, not at the answer.",
-        more="{TODO} a second, more direct hint.",
-        estimate=slope_estimate(lambda x: {formula}),
-    ),
+    """The reference, then its declaration (kit/exercise.py): every field by keyword."""
+    return f'''
+
+{reference(name, formula)}
+
+EXERCISES.append(Exercise(
+    module="{module}", name="{name}", reference={name},
+    inputs=st.tuples(reals()),
+    examples=(({WORKED_X},),),
+    domain="x in [{LOW:g}, {HIGH:g}]",
+    hint="{TODO} one sentence that points at the idea, not at the answer.",
+    more="{TODO} a second, more direct hint.",
+    estimate=slope_estimate(lambda x: {formula}),
+))
 '''
 
 
@@ -237,8 +248,8 @@ def new_chapter(module: str, number: int, title: str, name: str, formula: str) -
     imports = [HELPERS["st"]] + ([HELPERS["torch"]] if _uses_torch(formula) else [])
     return (f'"""Chapter {number}, {title.lower()}: {TODO} the chapter\'s idea in one line."""\n'
             + "\n".join(imports) + "\n\nfrom kit.exercise import Exercise\n"
-            "from kit.reference import derivative, slope_estimate\nfrom kit.strategies import reals\n\n\n"
-            + reference(name, formula) + "\n\nEXERCISES = [\n" + declaration(module, name, formula) + "]\n")
+            "from kit.reference import derivative, slope_estimate\nfrom kit.strategies import reals\n\n"
+            "EXERCISES: list[Exercise] = []\n" + declaration(module, name, formula))
 
 
 def _uses_torch(formula: str) -> bool:
@@ -279,22 +290,18 @@ def _append(source: str, text: str) -> str:
 
 
 def _add_to_chapter(source: str, module: str, name: str, formula: str, path: Path) -> str:
-    """The chapter module with the reference before EXERCISES, the Exercise last in it, and any
+    """The chapter's declarations with the reference and its Exercise appended last, and any
     missing import."""
     tree = ast.parse(source)
     if name in _defined(source):
         raise ScaffoldError(f"{module}.{name} already exists: {path} defines {name}")
-    node = _assignment(tree, "EXERCISES")
-    if node is None or not isinstance(node.value, ast.List):
-        raise ScaffoldError(f"{path}: no EXERCISES = [...] found")
-    for item in node.value.elts:
-        if isinstance(item, ast.Call) and len(item.args) > 1 and isinstance(item.args[1], ast.Constant) \
-                and item.args[1].value == name:
+    if _assignment(tree, "EXERCISES") is None:
+        raise ScaffoldError(f"{path}: no EXERCISES: list[Exercise] = [] found")
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Exercise" and any(
+                k.arg == "name" and isinstance(k.value, ast.Constant) and k.value.value == name for k in call.keywords):
             raise ScaffoldError(f"{module}.{name} already exists: {path} declares it")
-    text = _append_item(source, node.value, declaration(module, name, formula), path)
-    lines = text.splitlines(keepends=True)
-    at = node.lineno - 1  # the reference goes just before EXERCISES = [
-    lines[at:at] = [reference(name, formula), "\n\n"]
+    lines = _append(source, declaration(module, name, formula)).splitlines(keepends=True)
     needed = ["st", "Exercise", "derivative", "slope_estimate", "reals"] + (["torch"] if _uses_torch(formula) else [])
     missing = [HELPERS[n] + "\n" for n in needed if n not in _defined(source)]
     if missing:
@@ -336,22 +343,9 @@ def _add_chapter(source: str, module: str, title: str) -> str:
     return _append_item(source, node.value, f"    {module!r}: {title!r},\n".replace("'", '"'), Path("kit/registry.py"))
 
 
-def _add_points(rubric: str, exercise_id: str) -> str:
-    """The rubric with `"id" = 1` under [points]: last in the file when [points] is the last table."""
-    line = f'"{exercise_id}" = 1\n'
-    headers = list(re.finditer(r"^\s*\[([^\]]+)\]\s*(#.*)?$", rubric, re.MULTILINE))
-    points = [h for h in headers if h.group(1).strip() == "points"]
-    if not points:
-        return rubric.rstrip("\n") + "\n\n[points]\n" + line
-    if points[-1] is headers[-1]:
-        return rubric.rstrip("\n") + "\n" + line
-    end = points[-1].end() + 1
-    return rubric[:end] + line + rubric[end:]
-
-
 # ---- the command line --------------------------------------------------------------------------------
 
-NEW_HELP = "scaffold a new exercise: stub, solution, declaration, test and rubric line"
+NEW_HELP = "scaffold a new exercise: stub, solution, declaration and test"
 
 
 def add_parser(subparsers) -> None:
