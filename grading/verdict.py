@@ -11,29 +11,42 @@ count, a message) can only lower the score: a stop status outside kit.statuses.C
 """
 from __future__ import annotations
 
+from typing import Any, TypedDict
 
 import kit.registry
-from kit.compare import compare
-from kit.exercise import Exercise
 from grading import wire
+from kit.check import fault
+from kit.compare import Mismatch
+from kit.exercise import Exercise
 from kit.statuses import CHILD_STOPS, Status
 
 MALFORMED = Status.CRASHED  # a reply that is not the answers: the submission broke its own process
 
 
-def parse(body: bytes, seq: int) -> dict:
+class Stop(TypedDict):
+    """Why a submission's process stopped answering: a stop record, checked (stop_record)."""
+
+    status: Status  # one of CHILD_STOPS
+    text: str
+    in_call: bool
+
+
+Answer = tuple[object, str | None]  # a decoded answer, and the argument it changed in place (or None)
+
+
+def parse(body: bytes, seq: int) -> dict[str, wire.Json]:
     reply = wire.loads(body)
     if type(reply) is not dict or reply.get("seq") != seq:
         raise wire.WireError("a reply to another request")
     return reply
 
 
-def answers(reply: dict) -> tuple[list, dict | None]:
+def answers(reply: dict[str, wire.Json]) -> tuple[list[Answer], Stop | None]:
     """The decoded answers and the stop record of a reply; WireError if it is malformed."""
     found, stop = reply.get("answers"), reply.get("stop")
     if type(found) is not list:
         raise wire.WireError("no list of answers")
-    decoded = []
+    decoded: list[Answer] = []
     for item in found:
         if type(item) is not list or len(item) != 2 or not (item[1] is None or type(item[1]) is str):
             raise wire.WireError("a malformed answer")
@@ -41,7 +54,7 @@ def answers(reply: dict) -> tuple[list, dict | None]:
     return decoded, stop_record(stop)
 
 
-def stop_record(stop) -> dict | None:
+def stop_record(stop: Any) -> Stop | None:  # Any: a reply's JSON, checked here field by field
     if stop is None:
         return None
     if type(stop) is not dict or type(stop.get("status")) is not str or stop["status"] not in CHILD_STOPS \
@@ -61,7 +74,8 @@ def failure_label(status: str, text: str = "", mismatch: str = "") -> str:
     return status
 
 
-def first_failure(exercise, expected: tuple, found: list, stop: dict | None, names: list[str]):
+def first_failure(exercise: Exercise, expected: tuple[object, ...], found: list[Answer], stop: Stop | None,
+                  names: list[str]) -> tuple[Status, str, int]:
     """(status, label, index) of the first answer kit.check would reject, in the order it asks;
     (Status.PASSED, "", -1) when there is none. `found` and `stop` are those of `answers`."""
     if len(found) > len(expected):
@@ -69,10 +83,10 @@ def first_failure(exercise, expected: tuple, found: list, stop: dict | None, nam
     for i, (actual, changed) in enumerate(found):
         if changed is not None and changed not in names:
             return MALFORMED, MALFORMED, i
-        mismatch = compare(expected[i], actual, exercise.tolerance)
-        if mismatch:
-            return Status.WRONG, failure_label(Status.WRONG, mismatch=mismatch.kind), i
-        if changed:
+        found_fault = fault(exercise, expected[i], actual, changed)
+        if isinstance(found_fault, Mismatch):
+            return Status.WRONG, failure_label(Status.WRONG, mismatch=found_fault.kind), i
+        if found_fault:
             return Status.WRONG, "wrong: changed its input", i
     if stop is not None and len(found) < len(expected):
         return stop["status"], failure_label(stop["status"], stop["text"]), len(found)
@@ -81,7 +95,8 @@ def first_failure(exercise, expected: tuple, found: list, stop: dict | None, nam
     return Status.PASSED, "", -1
 
 
-def judge(exercise, expected: tuple, body: bytes, seq: int, names: list[str]) -> tuple[str, str, int]:
+def judge(exercise: Exercise, expected: tuple[object, ...], body: bytes, seq: int,
+          names: list[str]) -> tuple[Status, str, int]:
     """first_failure of a raw reply; (MALFORMED, why, -1) when it cannot be read."""
     try:
         found, stop = answers(parse(body, seq))

@@ -21,9 +21,13 @@ import socket
 import struct
 import time
 from numbers import Integral, Real
+from typing import Any, TypeAlias
 
 import numpy
 import torch
+
+# what travels as JSON, both ways: an encoded answer, a reply, a request's plain parts
+Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
 
 HEADER = struct.Struct("!Q")
 MAX_ELEMENTS = 1_000_000  # numbers in one reply; a wrong answer of a million numbers is still just wrong
@@ -54,7 +58,8 @@ def recv(sock: socket.socket, deadline: float | None = None, limit: int | None =
 
 
 def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
-    chunks, missing = [], size
+    chunks: list[bytes] = []
+    missing = size
     while missing:
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -63,7 +68,7 @@ def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
             sock.settimeout(left)
         try:
             chunk = sock.recv(min(missing, 1 << 20))
-        except socket.timeout:
+        except TimeoutError:
             raise Timeout("no complete reply in time") from None
         if not chunk:
             raise EOFError("the other side closed the connection")
@@ -75,7 +80,7 @@ def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
 # ---- answers, in the submission's process ----------------------------------------------------
 
 class _Budget:
-    def __init__(self):
+    def __init__(self) -> None:
         self.elements = 0
 
     def spend(self, n: int) -> None:
@@ -88,7 +93,7 @@ def short(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
-def encode(value, budget: _Budget | None = None, depth: int = 0):
+def encode(value: Any, budget: _Budget | None = None, depth: int = 0) -> Json:
     """A JSON-ready form of an answer. Runs in the submission's process, on its values."""
     budget = budget or _Budget()
     if depth > MAX_DEPTH:
@@ -116,14 +121,14 @@ def encode(value, budget: _Budget | None = None, depth: int = 0):
     return _opaque(value)
 
 
-def _encode_tensor(value: torch.Tensor, budget: _Budget):
+def _encode_tensor(value: torch.Tensor, budget: _Budget) -> Json:
     """dtype, shape and the values as raw bytes (base64): exact, and quick to read back."""
     try:
         t = torch.Tensor.detach(value)
         if t.layout != torch.strided:
             t = t.to_dense()
         budget.spend(int(t.numel()))
-        body = {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+        body: dict[str, Json] = {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
                 "requires_grad": bool(value.requires_grad)}
         if t.dtype in _NUMPY_DTYPES:  # tobytes() is in C order, whatever the strides
             body["bytes"] = base64.b64encode(torch.Tensor.numpy(t, force=True).tobytes()).decode()
@@ -136,7 +141,7 @@ def _encode_tensor(value: torch.Tensor, budget: _Budget):
     return {"tensor": body}
 
 
-def _opaque(value):
+def _opaque(value: object) -> Json:
     try:
         text = repr(value)
     except Exception as error:
@@ -159,7 +164,7 @@ class Opaque:
         return self.text
 
 
-_OPAQUE: dict[str, type] = {}
+_OPAQUE: dict[str, type[Opaque]] = {}
 _DTYPES = {name: getattr(torch, name) for name in (
     "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
     "bool", "complex64", "complex128")}
@@ -172,7 +177,7 @@ def opaque(type_name: str, text: str) -> Opaque:
     return _OPAQUE[type_name](text)
 
 
-def decode(obj, depth: int = 0):
+def decode(obj: Json, depth: int = 0) -> object:
     """The answer the submission's process encoded; WireError for anything else."""
     if depth > MAX_DEPTH + 1:
         raise WireError("nested too deeply")
@@ -186,7 +191,7 @@ def decode(obj, depth: int = 0):
     if tag == "tuple" and type(body) is list:
         return tuple(decode(v, depth + 1) for v in body)
     if tag == "dict" and type(body) is list:
-        out = {}
+        out: dict[object, object] = {}
         for pair in body:
             if type(pair) is not list or len(pair) != 2:
                 raise WireError("a malformed dict item")
@@ -202,8 +207,9 @@ def decode(obj, depth: int = 0):
     raise WireError(f"an unknown tag {short(tag, 40)!r}")
 
 
-def _decode_tensor(body: dict) -> torch.Tensor:
-    dtype = _DTYPES.get(body.get("dtype"))
+def _decode_tensor(body: dict[str, Any]) -> torch.Tensor:  # Any: each value is checked below, at run time
+    name = body.get("dtype")
+    dtype = _DTYPES.get(name) if type(name) is str else None  # a list or dict is no dtype
     shape = body.get("shape")
     if dtype is None or type(shape) is not list or len(shape) > 64 or \
             not all(type(s) is int and s >= 0 for s in shape):
@@ -235,7 +241,7 @@ class _ArgumentPickler(pickle.Pickler):
     torch.frombuffer is ten times faster than torch's own reduction (or torch.from_numpy),
     and arguments are sent ~150 at a time for every exercise and student."""
 
-    def reducer_override(self, obj):
+    def reducer_override(self, obj: Any) -> Any:
         if type(obj) is torch.Tensor and obj.layout == torch.strided and obj.device.type == "cpu" \
                 and not obj.requires_grad and obj.dtype in _NUMPY_DTYPES:
             raw = bytearray(obj.contiguous().numpy().tobytes())
@@ -248,7 +254,7 @@ _NUMPY_DTYPES = {torch.float64, torch.float32, torch.float16, torch.int64, torch
 _NUMPY_NAMES = {str(d).removeprefix("torch."): torch.empty(0, dtype=d).numpy().dtype for d in _NUMPY_DTYPES}
 
 
-def tensor_from_bytes(raw: bytearray, dtype: str, shape: tuple) -> torch.Tensor:
+def tensor_from_bytes(raw: bytearray, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
     """The tensor `_ArgumentPickler` sent: through numpy, whose frombuffer and reshape cost a
     fifth of torch's (the arguments of a whole class are rebuilt once per student)."""
     if not raw:
@@ -256,18 +262,18 @@ def tensor_from_bytes(raw: bytearray, dtype: str, shape: tuple) -> torch.Tensor:
     return torch.from_numpy(numpy.frombuffer(raw, dtype=_NUMPY_NAMES[dtype]).reshape(shape))
 
 
-def pickle_arguments(obj) -> bytes:
+def pickle_arguments(obj: object) -> bytes:
     buffer = io.BytesIO()
     _ArgumentPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
     return buffer.getvalue()
 
 
-def dumps(obj) -> bytes:
+def dumps(obj: Json) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def loads(body: bytes):
+def loads(body: bytes) -> Json:
     try:
-        return json.loads(body)
+        return json.loads(body)  # Any, checked by the caller (decode, grading/verdict.py)
     except (ValueError, RecursionError) as error:
         raise WireError(f"not JSON: {error}") from None

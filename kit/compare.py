@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Real
+from typing import Literal, TypeGuard
 
 import numpy
 import torch
@@ -41,18 +42,21 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 
 
+MismatchKind = Literal["type", "dtype", "shape", "keys", "length", "value"]
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """Why an answer was not accepted: where in the answer, what kind of problem, and the parts."""
 
-    kind: str  # "type", "dtype", "shape", "keys", "length", "value"
+    kind: MismatchKind
     where: str  # "" for the whole answer, else e.g. "['x']" or "[1]"
     expected: object
     actual: object
     detail: str = ""
 
 
-def describe_kind(value) -> str:
+def describe_kind(value: object) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, bool):
@@ -62,7 +66,7 @@ def describe_kind(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def is_number(value) -> bool:
+def is_number(value: object) -> TypeGuard[Real]:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
@@ -72,7 +76,7 @@ def close(expected: float, actual: float, rtol: float, atol: float) -> bool:
     return abs(actual - expected) <= atol + rtol * abs(expected)
 
 
-def compare(expected, actual, tolerance: str = "derivative", where: str = "") -> Mismatch | None:
+def compare(expected: object, actual: object, tolerance: str = "derivative", where: str = "") -> Mismatch | None:
     """None when `actual` matches `expected` (float, tensor, tuple or dict of them), else why not."""
     rtol, atol = TOLERANCES[tolerance]
     if isinstance(expected, torch.Tensor):
@@ -115,7 +119,7 @@ def compare(expected, actual, tolerance: str = "derivative", where: str = "") ->
     raise TypeError(f"the kit cannot compare a reference of type {type(expected).__name__}")
 
 
-def _compare_tensor(expected: torch.Tensor, actual, rtol, atol, where) -> Mismatch | None:
+def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: float, where: str) -> Mismatch | None:
     if not isinstance(actual, torch.Tensor):
         return Mismatch("type", where, expected, actual, "expected a torch.Tensor")
     if actual.dtype != expected.dtype:

@@ -8,14 +8,20 @@ reproduces the learner's answers on every one of them, and differs from torch's 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-import hypothesis
 import torch
-from hypothesis import Phase, given
+from hypothesis import given, settings
 
+import kit.profiles  # noqa: F401  (registers the diagnosis profile)
 from kit.compare import compare
+from kit.messages import diagnosis as said
+from kit.protocols import Impl
+
+if TYPE_CHECKING:
+    from kit.exercise import Exercise
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,7 @@ def off_by(reference, factor: float, sentence: str) -> Misconception:
 
 
 def sign_flipped(reference) -> Misconception:
-    return off_by(reference, -1.0, "Your answer has the right size but the wrong sign everywhere: "
-                                   "check each minus sign in your derivation.")
+    return off_by(reference, -1.0, said.SIGN_FLIPPED)
 
 
 def without_upstream(reference) -> Misconception:
@@ -48,36 +53,35 @@ def without_upstream(reference) -> Misconception:
         *others, upstream = args
         ones = torch.ones_like(upstream) if isinstance(upstream, torch.Tensor) else 1.0
         return reference(*others, ones)
-    return Misconception("You returned the local derivative alone: a backward step multiplies it by "
-                         "the upstream gradient it is given (upstream × local).", answer)
+    return Misconception(said.LOCAL_ALONE, answer)
 
 
 def forward_value(function, what: str) -> Misconception:
-    return Misconception(f"You returned {what}, the forward value; the question is how fast it "
-                         f"changes, its slope.", function)
+    return Misconception(said.FORWARD_VALUE.format(what=what), function)
 
 
 _SAMPLES: dict[str, list[tuple]] = {}
 
 
-def sample_inputs(exercise, count: int = 8) -> list[tuple]:
-    """The exercise's worked examples and `count` more inputs, the same on every run."""
+def sample_inputs(exercise: Exercise) -> list[tuple]:
+    """The exercise's worked examples and the diagnosis profile's drawn inputs (kit/profiles.py),
+    the same on every run."""
     if exercise.id not in _SAMPLES:
         found = list(exercise.examples)
 
-        @hypothesis.settings(derandomize=True, database=None, max_examples=count, phases=[Phase.generate],
-                             deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+        @settings.get_profile("diagnosis")
         @given(exercise.inputs)
         def record(args):
             found.append(args)
 
+        # a stream of its own per exercise, as in kit.check._search (tests/self/test_hypothesis_keys.py)
         record.hypothesis.inner_test._hypothesis_internal_add_digest = exercise.id.encode()
         record()
         _SAMPLES[exercise.id] = found
     return _SAMPLES[exercise.id]
 
 
-def diagnose(exercise, impl) -> str | None:
+def diagnose(exercise: Exercise, impl: Impl) -> str | None:
     """One sentence naming what is wrong with impl's answers to the exercise, if we can tell.
 
     Facts first (an exception of a known kind, an input changed in place, a wrong kind of
@@ -91,13 +95,12 @@ def diagnose(exercise, impl) -> str | None:
         try:
             answer, changed = impl.call(exercise, args)
         except LearnerError as error:
-            return explain_error(error.text) if error.in_call else None
+            return said.explain_error(error.text) if error.in_call else None
         if changed:
-            return (f"Your function writes into its argument {changed!r} (an in-place operation such as "
-                    f"+=, masked_fill_ or x[...] = ...); compute the answer in a new tensor.")
+            return said.IN_PLACE.format(name=repr(changed))
         mismatch = compare(exercise.reference(*args), answer, exercise.tolerance)
         if mismatch and mismatch.kind != "value":
-            return explain_kind(mismatch)
+            return said.explain_kind(mismatch)
         answers.append((args, answer))
     for misconception in exercise.misconceptions:
         try:
@@ -109,57 +112,3 @@ def diagnose(exercise, impl) -> str | None:
         if explains and distinct:
             return misconception.sentence
     return None
-
-
-ERRORS = {
-    "OverflowError": "A number grew past float64's largest value (about 1.8e308), usually e to a large "
-                     "power: rewrite the formula so that the exponent stays at or below 0.",
-    "ZeroDivisionError": "Your formula divides by something that is 0 for some inputs in the domain; "
-                         "look for a form that does not need that division.",
-    "RecursionError": "Your function calls itself without end: a recursive walk needs a way to stop, "
-                      "such as a set of visited nodes.",
-}
-
-
-def explain_error(text: str) -> str | None:
-    last = text.strip().splitlines()[-1] if text.strip() else ""
-    kind = last.split(":", 1)[0].strip()
-    if kind in ERRORS:
-        return ERRORS[kind]
-    if kind == "RuntimeError" and "cannot be multiplied" in last:
-        return ("The shapes of a matrix product do not fit: a transpose is missing, or one too many. "
-                "Write each tensor's shape beside your formula and check that the inner sizes meet.")
-    if kind == "RuntimeError" and "must match the size of tensor" in last:
-        return ("Two tensors of shapes that do not broadcast met: a sum lost its keepdim=True, or a "
-                "transpose is missing. Write each tensor's shape beside your formula.")
-    if kind == "TypeError" and ("Tensor" in last or "tensor" in last):
-        return ("A tensor met a function made for floats (math.exp and friends take one number): use "
-                "the torch version (torch.exp, torch.log, ...) on tensors.")
-    return None
-
-
-def explain_kind(mismatch) -> str:
-    expected, actual = mismatch.expected, mismatch.actual
-    if mismatch.kind == "type" and isinstance(actual, torch.Tensor) and isinstance(expected, (list, tuple)):
-        return (f"You returned a tensor where a {type(expected).__name__} of Python floats belongs: "
-                f"collect each number with .item().")
-    if mismatch.kind == "type" and isinstance(actual, torch.Tensor) and not isinstance(expected, torch.Tensor):
-        return "You returned a tensor where a Python float belongs: turn a 0-d tensor into one with .item()."
-    if mismatch.kind == "type" and isinstance(expected, torch.Tensor) and isinstance(actual, torch.Tensor):
-        return "Your answer is still attached to autograd: compute it by hand, without requires_grad."
-    if mismatch.kind == "type" and isinstance(expected, torch.Tensor):
-        return ("You returned a plain number or list where a tensor belongs: a gradient has one entry "
-                "per element of the input, as a float64 tensor of its shape.")
-    if mismatch.kind == "dtype":
-        return (f"Your tensor is {actual.dtype}: somewhere a tensor was made without dtype=torch.float64 "
-                f"(or converted with .float()); keep every tensor float64.")
-    if mismatch.kind == "shape" and isinstance(actual, torch.Tensor) and actual.dim() == 0:
-        return ("You reduced the gradient to one number (a sum or a dot product): a gradient has the "
-                "shape of the thing it is the gradient of.")
-    if mismatch.kind == "shape" and isinstance(actual, torch.Tensor) and actual.shape == expected.shape[::-1]:
-        return "Your answer is transposed: a gradient has the shape of the thing it is the gradient of."
-    if mismatch.kind == "shape":
-        return "A gradient has the shape of the thing it is the gradient of; compare the shapes above."
-    if mismatch.kind in ("keys", "length"):
-        return f"The answer's structure differs from the contract's: {mismatch.detail}."
-    return f"The answer is of the wrong kind: {mismatch.detail}."
