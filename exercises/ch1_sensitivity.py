@@ -6,7 +6,7 @@ is nothing more than computing sensitivities, many of them, efficiently.
 
 Run `pytest tests/test_ch1_sensitivity.py` to check your answers against torch.autograd.
 """
-from typing import Callable
+from collections.abc import Callable
 
 
 def scale_sensitivity(x: float, k: float) -> float:

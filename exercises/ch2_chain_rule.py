@@ -7,7 +7,7 @@ sensitivities multiply.
 
 Run `pytest tests/test_ch2_chain_rule.py` to check your answers against torch.autograd.
 """
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def chain_forward(x: float, ks: Sequence[float]) -> float:

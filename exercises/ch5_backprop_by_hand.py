@@ -18,7 +18,7 @@ sensitive is c to every node? It works in two steps.
 
 Run `pytest tests/test_ch5_backprop_by_hand.py` to check your answers against torch.autograd.
 """
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def forward(x: float, y: float, z: float) -> dict[str, float]:

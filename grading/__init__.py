@@ -53,12 +53,12 @@ run no submission code and fork the students' processes.
    time and printed output per exercise, no real-time or raised priority (rlimits, seccomp).
 8. Grade book text is inert: student strings are escaped in HTML, neutralised in CSV (no row
    split by CR or LF, no formula), shown, never sent raw, on the terminal (grading/text.py).
-9. The autograd ban. grading/scan.py reads the source and zeroes the exercises whose functions
+9. The autograd ban. grading/scan/ reads the source and zeroes the exercises whose functions
    reach autograd, and only those; it never counts words in strings, comments or names. At run
    time (grading/autograd_block.py) grad mode is sealed off, the engine's C type, grad_fn nodes,
    the derivative operators (aten *_backward) and TorchScript refuse, and every holder of an
    original is replaced; a use counts even when the code catches the error ("autograd").
-10. The Gradescope runtime (kit/export.py) runs `kit grade`, as root, so each submission runs as
+10. The Gradescope runtime (grading/platforms/gradescope.py) runs `kit grade`, as root, so each submission runs as
     its own user; results.json is written by trusted code from kit grade's own output, in a
     folder no child can write; at the deadline, the exercises graded so far keep their scores
     (kit grade --progress-log) and the message says only that time ran out.
@@ -98,20 +98,37 @@ What does not hold, and what an instructor can do:
 How it is built
 ===============
 
-- grading/grader.py: per class, the cases (grading/cases.py: inputs and torch's answers, drawn
-  once, cached), a plan per exercise, a worker per thread (a checker and a zygote); per student,
-  the scan, then each exercise's batch of inputs in one request, judged by the checker; on the
-  first failing input, kit.check.check against the child (RemoteImpl), so hypothesis shrinks it
-  and the student reads pytest's message.
-- grading/isolation.py: the setting, the bubblewrap command, the zygote's handle;
-  grading/zygote.py, grading/boot.py: the zygote; grading/child.py: a student's process;
-  grading/lockdown.py, grading/landlock.py: its lockdown; grading/sandbox.py: the grader's handle
-  on one child (deadlines, reply limits, deaths); grading/processes.py: process utilities;
-  grading/cgroups.py: limits per submission; kit/statuses.py: the status words.
-- Limits and statuses: "timeout", "out of memory", "output limit", "crashed" (a signal, or a
-  malformed reply), "exited", beside kit.check's "wrong", "error", "missing", "not attempted",
-  and "autograd", "unreadable", "grader fault". Each costs the exercise it happened in.
-- The grade book (grading/reports.py, grading/cli.py): grades.csv, students/<folder>/results.json
-  (Gradescope's schema), students/<folder>/report.html, index.html, written into a new folder
-  beside OUT and moved into place after every child is dead.
+Imports run one way: grading/ imports kit/, kit/ never imports grading/ (only the `kit` command,
+kit/cli.py, hands the instructor's subcommands to grading.cli.add_instructor_commands, lazily).
+
+- The command lines: grading/cli.py (`kit grade`; it adds `kit export` and `kit new-exercise`),
+  grading/limits.py (every limit, its default and its help text), grading/rubric.py (points),
+  grading/scaffold.py (`kit new-exercise`). The exercise-name grammar is kit/names.py.
+- A class: grading/grader.py (zygotes, cases and workers; a thread per job), grading/class_run.py
+  (what every student is graded with), grading/student_grader.py (one student: the scan, each
+  exercise's batch, judged by grading/verdict.py in a checker, grading/checker.py; on the first
+  failure, kit.check.check against the child so that hypothesis shrinks it), grading/results.py.
+- The graded inputs: grading/cases.py (drawn once per class), grading/seed.py (the course's
+  seed), grading/case_cache.py (the cache), grading/casefile.py (its data-only format),
+  grading/generate.py (classes made from solutions/ and the variants, for the self-tests).
+- Submissions: grading/submissions.py, grading/entry_files.py (one file of an entry, bounded),
+  grading/tree_removal.py.
+- Where students' code runs: grading/isolation.py (the setting, bubblewrap, CHILD_MODULES: the
+  only sources a child holds), grading/boot.py and grading/zygote.py (the zygote),
+  grading/child.py (a student's process), grading/lockdown.py with grading/privileges.py,
+  grading/syscall_filter.py and grading/landlock.py (its lockdown), grading/autograd_block.py
+  with grading/autograd_*.py (the run-time autograd block), grading/scan/ (the static one),
+  grading/sandbox.py (the grader's handle on one child), grading/cgroups.py,
+  grading/processes.py, grading/wire.py (what travels, and how), grading/forkserver.py.
+- Statuses: kit/statuses.py's `Status`. "timeout", "out of memory", "output limit", "crashed"
+  (a signal, or a malformed reply), "exited" are the sandbox's; "wrong", "error", "missing",
+  "not attempted" kit.check's; and "autograd", "unreadable", "grader fault". Each costs the
+  exercise it happened in. What a student reads: kit/messages/ (sandbox.py, scan.py, loading.py).
+- The grade book: grading/reports.py (`write_all`, into a new folder moved into place after
+  every child is dead), grading/report_csv.py, grading/report_json.py (Gradescope's schema),
+  grading/report_html.py with grading/render.py and the jinja2 templates in grading/templates/,
+  grading/gradebook.py (what they share), grading/text.py (student text made inert).
+- Platforms: grading/platforms/, one module each (gradescope.py, github_classroom.py, canvas.py,
+  moodle.py) behind the `Platform` registry of grading/platforms/__init__.py, which `kit export`
+  and `kit grade --format` read; their scripts and workflow are files in grading/platforms/files/.
 """

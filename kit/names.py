@@ -48,7 +48,10 @@ def _one(name: str) -> list[Exercise]:
         module = chapter_module(chapter)
         if module and f"{module}.{function}" in EXERCISES:
             return [EXERCISES[f"{module}.{function}"]]
-        raise UnknownName(f"no exercise {name!r}{_close(function)}")
+        if module:
+            names = ", ".join(e.name for e in EXERCISES.values() if e.module == module)
+            raise UnknownName(f"no exercise {name!r}{_close(function)}; the exercises of {module} are {names}")
+        raise UnknownName(f"no exercise {name!r}: no chapter {chapter!r}; names are {GRAMMAR}")
     found = [e for e in EXERCISES.values() if e.name == name]
     if len(found) > 1:
         raise UnknownName(f"{name!r} is in several chapters; say which: {', '.join(e.id for e in found)}")

@@ -55,8 +55,9 @@ def advance(ids: list[str], start: int, folder: Path, say) -> int:
 
 
 def watch(folder: Path, interval: float = 0.5, say=lambda line: print(line, flush=True)) -> None:
-    import kit.profiles  # noqa: F401
     from hypothesis import settings
+
+    import kit.profiles  # noqa: F401
 
     settings.load_profile("learner")
     torch.set_num_threads(1)  # as in the pytest plugin: tiny tensors

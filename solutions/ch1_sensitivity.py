@@ -1,5 +1,5 @@
 """Chapter 1: sensitivity. Reference solutions, by hand."""
-from typing import Callable
+from collections.abc import Callable
 
 
 def scale_sensitivity(x: float, k: float) -> float:

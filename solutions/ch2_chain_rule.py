@@ -1,5 +1,5 @@
 """Chapter 2: the chain rule. Reference solutions, by hand."""
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def chain_forward(x: float, ks: Sequence[float]) -> float:

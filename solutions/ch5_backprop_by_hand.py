@@ -1,5 +1,5 @@
 """Chapter 5: backprop by hand. Reference solutions, by hand."""
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def forward(x: float, y: float, z: float) -> dict[str, float]:

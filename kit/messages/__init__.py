@@ -1,7 +1,8 @@
 """Every sentence the learner reads about an answer: kind, clear, and with the numbers.
 
 The submodules hold the sentences of the other places a learner hears from: loading their code
-(`loading`), the grader's sandbox (`sandbox`), the static scan for autograd (`scan`)."""
+(`loading`), the diagnosis (`diagnosis`), the grader's sandbox (`sandbox`), the static scan for
+autograd (`scan`)."""
 from __future__ import annotations
 
 import torch

@@ -9,5 +9,6 @@ WRONG = [
 
 RIGHT = [
     ("product_grads", "a list instead of a tuple", lambda x, y: [y, x]),
-    ("product_grads", "a measured step of 1 (exact for a product)", lambda x, y: ((x + 1) * y - x * y, x * (y + 1) - x * y)),
+    ("product_grads", "a measured step of 1 (exact for a product)",
+     lambda x, y: ((x + 1) * y - x * y, x * (y + 1) - x * y)),
 ]

@@ -24,9 +24,9 @@ WRONG = [
     ("backward", "∂c/∂b = b, the factor 2 missing", lambda x, y, z: _backward(x, y, z, factor=1.0)),
     ("backward", "swaps x and y", lambda x, y, z: {**_backward(x, y, z), "x": _backward(x, y, z)["y"],
                                                     "y": _backward(x, y, z)["x"]}),
-    ("gradient_rule", "upstream + local instead of ×", lambda c: sum((u + l for u, l in c), 0.0)),
+    ("gradient_rule", "upstream + local instead of ×", lambda c: sum((u + local for u, local in c), 0.0)),
     ("gradient_rule", "keeps the last path only (overwrites)", lambda c: c[-1][0] * c[-1][1] if c else 0.0),
-    ("gradient_rule", "returns None for no paths", lambda c: sum(u * l for u, l in c) if c else None),
+    ("gradient_rule", "returns None for no paths", lambda c: sum(u * local for u, local in c) if c else None),
 ]
 
 RIGHT = [

@@ -299,7 +299,8 @@ WRONG = [
     ("softmax_backward", "returns float32", as_float32(softmax_jacobian)),
 
     ("mse_backward", "forgets the 2", lambda pred, target: (pred - target) / pred.numel()),
-    ("mse_backward", "divides by the number of rows, not of elements", lambda pred, target: 2 * (pred - target) / len(pred)),
+    ("mse_backward", "divides by the number of rows, not of elements",
+     lambda pred, target: 2 * (pred - target) / len(pred)),
     ("mse_backward", "target − pred: the sign flipped", lambda pred, target: 2 * (target - pred) / pred.numel()),
     ("mse_backward", "a sum where the mean belongs", lambda pred, target: 2 * (pred - target)),
     ("mse_backward", "returns float32", as_float32(lambda pred, target: 2 * (pred - target) / pred.numel())),
@@ -322,14 +323,16 @@ WRONG = [
     ("embedding_backward", "dW[indices] = upstream: repeated rows overwrite each other", embedding_assign),
     ("embedding_backward", "dW[indices] += upstream: indexed += keeps only one repeat", embedding_plus_equals),
     ("embedding_backward", "as many rows as the largest index used, not num_embeddings", embedding_rows_used),
-    ("embedding_backward", "returns upstream itself, one row per lookup", lambda indices, num_embeddings, upstream: upstream),
+    ("embedding_backward", "returns upstream itself, one row per lookup",
+     lambda indices, num_embeddings, upstream: upstream),
     ("embedding_backward", "returns float32", as_float32(embedding_loop)),
 
     ("mlp_backward", "relu mask h >= 0: passes gradient at exactly 0", mlp_with(mask=lambda h: h >= 0)),
     ("mlp_backward", "forgets the relu mask", mlp_with(mask=lambda h: torch.ones_like(h))),
     ("mlp_backward", "forgets to divide by N", mlp_with(mean=False)),
     ("mlp_backward", "dW1 transposed: x.T @ dh", mlp_with(transpose_dW1=True)),
-    ("mlp_backward", "keys named dx, dW1, ... instead of x, W1, ...", mlp_with(keys=("dx", "dW1", "db1", "dW2", "db2"))),
+    ("mlp_backward", "keys named dx, dW1, ... instead of x, W1, ...",
+     mlp_with(keys=("dx", "dW1", "db1", "dW2", "db2"))),
     ("mlp_backward", "returns float32", as_float32(mlp_with())),
 ]
 

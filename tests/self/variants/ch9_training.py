@@ -100,7 +100,8 @@ WRONG = [
     ("train", "steps with an sgd_step that updates params in place", train_with(in_place_step)),
     ("train", "gradient ascent in every step", train_with(step_with(lambda p, g, lr, n: p + lr * g))),
     ("train", "steps with a ReLU that passes the gradient at exactly 0",
-     train_with(step_with(lambda p, g, lr, n: p - lr * g, backward=lambda *a: other_gradients(*a, relu_passes_at_zero=True)))),
+     train_with(step_with(lambda p, g, lr, n: p - lr * g,
+                          backward=lambda *a: other_gradients(*a, relu_passes_at_zero=True)))),
     ("train", "returns the losses as a tensor", lambda *args: torch.tensor(SOLUTION.train(*args), dtype=torch.float64)),
 ]
 
