@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from kit.implementation import Implementation
 
 MARKER = "backprop_kit"  # the ini key that makes a project a kit project
-IMPL = pytest.StashKey["Implementation"]()
+IMPL: pytest.StashKey[Implementation] = pytest.StashKey()
 PROGRESS = pytest.StashKey[dict]()  # exercise id -> "done" | "failing" | "not attempted"
 
 
@@ -57,7 +57,10 @@ def pytest_cmdline_main(config):
             return pytest.main(["-c", str(ini), "--rootdir", str(ini.parent), *config.invocation_params.args],
                                plugins=list(config.invocation_params.plugins or ()))
     if is_kit_run(config) and not config.pluginmanager.has_plugin(KitRun.NAME):
+        from kit import fixtures
+
         config.pluginmanager.register(KitRun(), KitRun.NAME)
+        config.pluginmanager.register(fixtures, "backprop_kit.fixtures")
     return None
 
 
@@ -81,7 +84,7 @@ def each_exercise(module: str):
 
 
 class KitRun:
-    """The hooks and the fixture of a kit run: registered by pytest_cmdline_main, only in one."""
+    """The hooks of a kit run (its fixtures: kit/fixtures.py): registered by pytest_cmdline_main, only in one."""
 
     NAME = "backprop_kit.run"
 
@@ -120,11 +123,6 @@ class KitRun:
                 and collection_path.parent.name == "tests":
             return True
         return None
-
-    @pytest.fixture(scope="session")
-    def impl(self, pytestconfig) -> Implementation:
-        """The implementation under test: the folder given by --impl."""
-        return pytestconfig.stash[IMPL]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):

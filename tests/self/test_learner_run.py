@@ -30,6 +30,7 @@ def test_untouched_stubs_fail_every_exercise_as_not_attempted(stubs_run):
     failed = re.findall(r"^FAILED tests/test_\w+\.py::test_exercise\[(\w+)\] - not attempted", out, re.M)
     assert sorted(failed) == sorted(e.name for e in EXERCISES.values())
     assert "Traceback" not in out and "kit/check.py" not in out
+    assert "warnings summary" not in out and "Warning" not in out  # nothing of the kit's own to puzzle over
     # the progress comes last: where the learner stands and what to do next
     tail = out[out.index("your progress"):]
     assert f"0 of {len(EXERCISES)} done. Next: ch1_sensitivity.scale_sensitivity (not attempted)" in tail
