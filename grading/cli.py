@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grading import limits, platforms
+from grading import limits, platforms, resources
 from grading.text import printable  # every text of a student's goes to the terminal through it
 
 GRADE_HELP = "grade a class of submissions: grades.csv, a report per student, an overview"
@@ -54,8 +54,9 @@ def add_parser(subparsers) -> None:
                         help="folder for grades.csv, index.html and students/<folder>/report.html, results.json")
     parser.add_argument("--rubric", type=Path, metavar="FILE",
                         help="points per exercise (TOML); default: grading/rubric.toml")
-    parser.add_argument("-j", "--jobs", type=limits.positive(int), default=os.cpu_count() or 1, metavar="N",
-                        help="students graded at once (default: the number of cores, %(default)s)")
+    parser.add_argument("-j", "--jobs", type=limits.positive(int), default=resources.cpus(), metavar="N",
+                        help="students graded at once (default: the CPUs this machine or container lets the "
+                             "grader use, %(default)s)")
     limits.add_options(parser)
     parser.add_argument("--only", metavar="LIST",
                         help="grade only these chapters or exercises, e.g. 1-3,6 or ch6 or sigmoid_grad or "
@@ -80,7 +81,15 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+LINUX_ONLY = ("kit grade runs on Linux only: each student's code runs in Linux namespaces, cgroups, Landlock "
+              "and a seccomp filter, which {system} does not have. Grade in a Linux machine or container (the "
+              "README's instructor section says how), or on Gradescope.")
+
+
 def run(args) -> int:
+    if not sys.platform.startswith("linux"):
+        print(f"kit grade: error: {LINUX_ONLY.format(system=sys.platform)}", file=sys.stderr)
+        return 2
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children, as Ctrl-C does
     try:
         return grade(args)

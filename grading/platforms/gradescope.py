@@ -39,6 +39,7 @@ from pathlib import Path
 
 from grading import limits
 from grading.platforms import ROOT, RUBRIC_HELP, TORCH, TORCH_CPU_INDEX, ExportError, check_repository, check_rubric
+from kit.statuses import Status
 
 NAME = "gradescope"
 HELP = "an autograder zip for a Gradescope programming assignment"
@@ -304,7 +305,33 @@ def export(args) -> int:
     return 0
 
 
-if __name__ == "__main__":  # run_autograder: python -m grading.platforms.gradescope run
-    if sys.argv[1:] != ["run"]:
-        sys.exit("usage: python -m grading.platforms.gradescope run (run_autograder's half; see its docstring)")
-    sys.exit(gradescope_run())
+def warm_up(environ=os.environ) -> int:
+    """setup.sh's last step: grade an empty submission, which draws and caches the graded inputs.
+    0 when every exercise was graded (each "missing"); 1, with the reason, when not: the image
+    build then fails, instead of an autograder that draws its inputs again for every submission."""
+    work = Path(tempfile.mkdtemp(prefix="kit-warm-up-"))
+    try:
+        (work / "submission").mkdir()
+        results = work / "results.json"
+        gradescope_run({**environ, "AUTOGRADER_SUBMISSION": str(work / "submission"),
+                        "AUTOGRADER_RESULTS": str(results)})
+        document = json.loads(results.read_text(encoding="utf-8"))
+        tests = document.get("tests") or []
+        faults = [t["name"] for t in tests if t.get("extra_data", {}).get("kit_status") == Status.GRADER_FAULT]
+        if not tests or faults:
+            print(f"setup.sh: the warm-up could not grade an empty submission: "
+                  f"{document.get('output') or ', '.join(faults)}", file=sys.stderr)
+            return 1
+        print(f"setup.sh: warm-up graded {len(tests)} exercises; the graded inputs are cached")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+COMMANDS = {"run": gradescope_run, "warm-up": warm_up}
+
+if __name__ == "__main__":  # run_autograder: `... gradescope run`; setup.sh: `... gradescope warm-up`
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        sys.exit("usage: python -m grading.platforms.gradescope run|warm-up (run_autograder's and setup.sh's "
+                 "halves; see the docstring)")
+    sys.exit(COMMANDS[sys.argv[1]]())

@@ -185,7 +185,8 @@ def test_the_zip_has_the_scripts_at_its_root_and_the_kit_without_answers(platfor
     assert '"$VENV/bin/pip" install "$SOURCE"' in setup
     for script in ("setup.sh", "run_autograder"):
         assert subprocess.run(["bash", "-n", str(root / "source" / script)]).returncode == 0, script
-        assert '-m grading.platforms.gradescope run' in (root / "source" / script).read_text(), script
+        command = {"setup.sh": "warm-up", "run_autograder": "run"}[script]  # each calls its half
+        assert f"-m grading.platforms.gradescope {command}" in (root / "source" / script).read_text(), script
         assert "{{" not in (root / "source" / script).read_text() and "{%" not in (root / "source" / script).read_text()
 
 
@@ -535,3 +536,23 @@ def test_a_deadline_keeps_the_scores_of_what_was_graded(tmp_path):
     empty.write_text("")
     with pytest.raises(gradescope.GradingFailed, match="before a single exercise was graded"):
         gradescope.partial_results(empty, 120.0)
+
+
+def warm_up(root: Path, **environ) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "KIT_GRADE_OPTIONS": f"--timeout {TIMEOUT}", **environ}
+    return subprocess.run([PYTHON, "-m", "grading.platforms.gradescope", "warm-up"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_warm_up_grades_an_empty_submission_and_a_failure_fails_the_image_build(platform):
+    _, root = platform
+    setup = (root / "source" / "setup.sh").read_text()
+    line = next(s for s in setup.splitlines() if "gradescope warm-up" in s)
+    assert "|| true" not in line and "set -e" in setup  # a failed warm-up stops setup.sh
+    done = warm_up(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warm-up graded" in done.stdout and "graded inputs are cached" in done.stdout
+    broken = warm_up(root, KIT_GRADE_OPTIONS="--only 99")  # kit grade refuses: nothing is graded
+    assert broken.returncode == 1 and "the warm-up could not grade an empty submission" in broken.stderr, \
+        broken.stdout + broken.stderr
+    assert "Traceback" not in broken.stderr
