@@ -65,7 +65,9 @@ OPTIONS = {
 
 def _default(name: str) -> str:
     value = getattr(DEFAULT, name)
-    return f"{value:g}" if isinstance(value, float) else shown(value) if name in ("memory", "output") else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return shown(value) if name in ("memory", "output") else str(value)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -85,5 +87,5 @@ def as_options(args: argparse.Namespace) -> list[str]:
     for option, (name, *_rest) in OPTIONS.items():
         value = getattr(args, f"limit_{name}", None)
         if value is not None:
-            options += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+            options += [option, repr(value) if isinstance(value, float) else str(value)]  # every digit given
     return options

@@ -556,3 +556,16 @@ def test_the_warm_up_grades_an_empty_submission_and_a_failure_fails_the_image_bu
     assert broken.returncode == 1 and "the warm-up could not grade an empty submission" in broken.stderr, \
         broken.stdout + broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_the_limits_given_to_the_export_reach_kit_grade_exactly():
+    import argparse
+
+    from grading import limits
+
+    parser = argparse.ArgumentParser()
+    limits.add_options(parser)
+    given = parser.parse_args(["--timeout", "12.3456789", "--memory", "768M", "--processes", "8"])
+    options = limits.as_options(given)
+    assert options == ["--timeout", "12.3456789", "--memory", str(768 << 20), "--processes", "8"]
+    assert limits.from_options(parser.parse_args(options)) == limits.from_options(given)

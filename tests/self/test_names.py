@@ -70,7 +70,7 @@ def kit(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("name", ["6", "ch6", "ch6_functions", "sigmoid_grad", "ch6.sigmoid_grad", "1-2,6"])
-def test_hint_and_grade_only_read_the_same_grammar(name, tmp_path):
+def test_hint_and_grade_only_read_the_same_grammar(name):
     from grading.cli import select as grade_only
 
     hint = kit("hint", name)
@@ -79,7 +79,7 @@ def test_hint_and_grade_only_read_the_same_grammar(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["99", "sigmoid_grd", "ch6_functions.nope"])
-def test_every_command_refuses_the_same_names_clearly(name, tmp_path):
+def test_every_command_refuses_the_same_names_clearly(name):
     from grading.cli import UsageError
     from grading.cli import select as grade_only
 
