@@ -44,7 +44,16 @@ class Twice:
 
 # ---- a folder's file, a zip's members -------------------------------------------------------------
 
-def read_file(top: int, name: str, key: tuple[str, str]) -> bytes:
+MODULE_HINT = "check that it is your module"
+
+
+def too_large(name: str, limit: int, hint: str) -> str:
+    return f"{name} is larger than {limit} bytes ({limit >> 20} MB); {hint}"
+
+
+def read_file(top: int, name: str, key: tuple[str, str], limit: int = MAX_MODULE_BYTES,
+              hint: str = MODULE_HINT) -> bytes:
+    """A regular file of a folder entry, at most `limit` bytes, or Refused with the reason."""
     folder, base = key
     where = os.open(folder, FOLDER, dir_fd=top) if folder else top
     try:
@@ -58,22 +67,26 @@ def read_file(top: int, name: str, key: tuple[str, str]) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise refused(f"{name} changed while it was read; hand it in again")
-        data = f.read(MAX_MODULE_BYTES + 1) if info.st_size <= MAX_MODULE_BYTES else b""
-    if info.st_size > MAX_MODULE_BYTES or len(data) > MAX_MODULE_BYTES:
-        raise refused(f"{name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); check that it is your module")
+        data = f.read(limit + 1) if info.st_size <= limit else b""
+    if info.st_size > limit or len(data) > limit:
+        raise refused(too_large(name, limit, hint))
     return data
 
 
-def zip_files(archive: zipfile.ZipFile) -> dict[str, object]:
+def zip_files(archive: zipfile.ZipFile, prefix: str = "", most: int | None = None) -> dict[str, object]:
     """{relative posix path: ZipInfo, Twice or NotRead} for the members at the top and one
-    folder down. A name is only ever a key here (nothing is extracted); a name that would
-    escape a folder, or holds a NUL that zipfile would cut it at, is listed and never read."""
+    folder down (of `prefix`, a folder inside the zip, when given; at most `most` of them). A
+    name is only ever a key here (nothing is extracted); a name that would escape a folder, or
+    holds a NUL that zipfile would cut it at, is listed and never read."""
     files: dict[str, object] = {}
     for info in archive.infolist():
         name = info.orig_filename.replace("\\", "/")  # a backslash separates folders in some zips
+        if name.endswith("/") or not name.startswith(prefix):
+            continue  # a folder, or outside `prefix`
+        if most is not None and len(files) >= most:
+            raise refused(f"it holds more than {most} files; hand in only your exercises")
+        name = name[len(prefix):]
         parts = PurePosixPath(name).parts
-        if name.endswith("/"):
-            continue  # a folder
         if "\0" in name or name.startswith("/") or ".." in parts:
             files[name] = NotRead("an unsafe name, never read")
         elif len(parts) in (1, 2):
@@ -82,17 +95,18 @@ def zip_files(archive: zipfile.ZipFile) -> dict[str, object]:
     return files
 
 
-def read_member(archive: zipfile.ZipFile, name: str, info) -> bytes:
+def read_member(archive: zipfile.ZipFile, name: str, info, limit: int = MAX_MODULE_BYTES,
+                hint: str = MODULE_HINT) -> bytes:
+    """A member of a zip entry, decompressed at most `limit` bytes far, or Refused with the reason."""
     if isinstance(info, Twice):
         raise refused(f"two members are named {name}; re-create the zip with only one")
     if info.flag_bits & 0x1:
         raise refused(f"the member {name} is encrypted; zip it again without a password")
-    if info.file_size > MAX_MODULE_BYTES or info.compress_size > MAX_MODULE_BYTES + (64 << 10):
-        raise refused(f"the member {name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); "
-                      f"check that it is your module")
+    if info.file_size > limit or info.compress_size > limit + (64 << 10):
+        raise refused(too_large(f"the member {name}", limit, hint))
     try:
         with archive.open(info) as f:
-            data = f.read(MAX_MODULE_BYTES + 1)  # decompressed only this far: its header may lie
+            data = f.read(limit + 1)  # decompressed only this far: its header may lie
     except RuntimeError:  # NotImplementedError, or a compression module missing from this Python
         raise refused(f"the member {name} is compressed in a way the grader cannot read (method "
                       f"{info.compress_type}); zip it again with the usual compression") from None
@@ -102,9 +116,8 @@ def read_member(archive: zipfile.ZipFile, name: str, info) -> bytes:
         raise refused(f"the member {name} is damaged ({_damage(error)}); re-create the zip") from None
     except Exception as error:  # zlib.error, lzma.LZMAError, BadZipFile, EOFError, ...
         raise refused(f"the member {name} is damaged ({_damage(error)}); re-create the zip") from None
-    if len(data) > MAX_MODULE_BYTES:
-        raise refused(f"the member {name} is larger than {MAX_MODULE_BYTES} bytes (1 MB); "
-                      f"check that it is your module")
+    if len(data) > limit:
+        raise refused(too_large(f"the member {name}", limit, hint))
     return data
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grading.gradebook import STUDENTS_FOLDER, clip, number, student_folder
-from grading.platforms import grade_books
+from grading.platforms import GradeBookContext, grade_books
 from grading.report_csv import grades_csv
 from grading.report_html import index_html, student_html
 from grading.report_json import results_text, test_entry
@@ -32,16 +32,19 @@ from kit.registry import EXERCISES
 __all__ = ["write_all", "graded", "student_folder", "test_entry", "clip", "number", "STUDENTS_FOLDER"]
 
 
-def write_all(out: Path, students: list[StudentResult], formats: tuple[str, ...] = ()) -> None:
+def write_all(out: Path, students: list[StudentResult], formats: tuple[str, ...] = (),
+              context: GradeBookContext | None = None) -> None:
     """Every file of the grade book, into the (empty) folder `out`; `formats` adds LMS imports
-    (grading.platforms' grade books, by name; "csv" is grades.csv, always written)."""
+    (grading.platforms' grade books, by name; "csv" is grades.csv, always written), written with
+    `context`: the assignment's column title and who each student is (default: their id)."""
     out.mkdir(parents=True, exist_ok=True)
+    context = context or GradeBookContext()
     ids = graded(students)
     (out / "grades.csv").write_text(grades_csv(students, ids), encoding="utf-8")
     books = grade_books()
     for name in formats:
         if name in books:
-            (out / books[name].file).write_text(books[name].grade_book(students), encoding="utf-8")
+            (out / books[name].file).write_text(books[name].grade_book(students, context), encoding="utf-8")
     for student in students:
         folder = out / STUDENTS_FOLDER / student_folder(student.student)
         folder.mkdir(parents=True)

@@ -30,7 +30,8 @@ A module's bytes are copied as they are: whether they are Python (a NUL byte, an
 is for the import in the sandbox to say, as it would for the student.
 
 How one file of an entry is read is grading/entry_files.py's; `remove_tree`, which removes a
-prepared tree of any depth without following links, grading/tree_removal.py's.
+prepared tree of any depth without following links, grading/tree_removal.py's. A platform's
+download is read by grading/layouts/: a student's part of it is a Submission with a `part`.
 """
 from __future__ import annotations
 
@@ -74,6 +75,9 @@ class Submission:
     source: str = ""  # where in the entry the modules were found, e.g. "alice.zip/exercises/"
     problem: str = ""  # why the entry could not be read (then it scores zero)
     skipped: tuple[str, ...] = ()  # other files in the entry, never copied (for the report)
+    label: str = ""  # how the report names a part of a platform's download (else the entry's name)
+    part: object = None  # grading/layouts/: reads this student's part of a platform's download
+    people: tuple = ()  # grading/layouts/: who handed it in, for the roster (several in a group)
 
     @property
     def modules(self) -> list[str]:
@@ -127,15 +131,14 @@ def prepare(submission: Submission, into: Path) -> Submission:
     Never raises for a fault of the entry: whatever goes wrong while it is read becomes the
     student's `problem` (then `into` is left empty), so one entry never stops the class."""
     submission.folder = into
-    name = submission.entry.name
     try:
         into.mkdir(parents=True, exist_ok=True)
         if not submission.problem:  # a problem found by discover() stands
             _read_entry(submission)
     except Refused as refusal:
-        submission.problem = f"{name}{refusal}"
+        submission.problem = f"{_shown(submission)}{refusal}"
     except Exception as error:  # unforeseen: still this student's only
-        submission.problem = f"{name} could not be read: {_why(error)}"
+        submission.problem = f"{_shown(submission)} could not be read: {_why(error)}"
     if submission.problem:
         submission.source = ""
         try:
@@ -148,7 +151,13 @@ def prepare(submission: Submission, into: Path) -> Submission:
 
 # ---- reading one entry ------------------------------------------------------------------------
 
+def _shown(submission: Submission) -> str:
+    return submission.label or submission.entry.name
+
+
 def _read_entry(submission: Submission) -> None:
+    if submission.part is not None:  # a part of a platform's download: grading/layouts/parts.py
+        return submission.part.read(submission)
     entry = submission.entry
     mode = os.lstat(entry).st_mode
     if stat.S_ISDIR(mode):
@@ -181,7 +190,7 @@ def _copy(submission: Submission, files: dict[str, object], read, closed: list[s
     if chosen is None:
         return  # no modules at all: every exercise is "missing"
     folder, modules = chosen
-    submission.source = submission.entry.name + (f"/{folder}/" if folder else "")
+    submission.source = _shown(submission) + (f"/{folder}/" if folder else "")
     for module, key in sorted(modules.items()):
         data = read(f"{folder}/{module}.py" if folder else f"{module}.py", key)
         (submission.folder / f"{module}.py").write_bytes(data)
