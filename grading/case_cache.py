@@ -52,10 +52,25 @@ def fingerprint(module: str, hashed_seed: str) -> str:
     digest = hashlib.sha256()
     for part in (sys.version, torch.__version__, numpy.__version__, hypothesis.__version__, hashed_seed):
         digest.update(part.encode() + b"\0")
-    root = Path(kit.__file__).parent
-    sources = sorted(_kit_sources(root, [f"kit.chapters.{module}", "kit.check", "kit.profiles", "kit.implementation"]))
-    for path in [Path(__file__).with_name(name) for name in CASE_SOURCES] + sources:
+    for path in [Path(__file__).with_name(name) for name in CASE_SOURCES] + chapter_sources(module):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def chapter_sources(module: str) -> list[Path]:
+    """The kit files a chapter's inputs and references come from: the chapter's, kit.check's, the
+    profiles' and the implementation's, and every kit module they import (transitively)."""
+    root = Path(kit.__file__).parent
+    return sorted(_kit_sources(root, [f"kit.chapters.{module}", "kit.check", "kit.profiles", "kit.implementation"]))
+
+
+def sources_hash(module: str) -> str:
+    """A hash of `chapter_sources(module)` alone: what a recording of the inputs (grading/recorded.py)
+    notes, to say when the kit changed since."""
+    digest = hashlib.sha256()
+    for path in chapter_sources(module):
+        digest.update(path.relative_to(Path(kit.__file__).parent).as_posix().encode() + b"\0"
+                      + path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
 

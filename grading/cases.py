@@ -46,7 +46,7 @@ class Cases:
     settings: object  # for check(exercise, impl, settings): it tries these inputs in this order
 
 
-def _cases(exercise, inputs: tuple, expected: tuple, seed: bytes | None) -> Cases:
+def cases_of(exercise, inputs: tuple, expected: tuple, seed: bytes | None) -> Cases:
     return Cases(exercise, inputs, expected, len(exercise.examples), wire.pickle_arguments(inputs),
                  grading_settings(exercise, seed))
 
@@ -83,7 +83,7 @@ def record(exercise, seed: bytes | None = None) -> Cases:
         check(recorder.exercise, recorder, grading_settings(exercise, seed))
     except Exception:
         raise RecordError(f"drawing the inputs of {exercise.id} failed:\n{traceback.format_exc()}") from None
-    return _cases(exercise, tuple(recorder.inputs), tuple(recorder.expected), seed)
+    return cases_of(exercise, tuple(recorder.inputs), tuple(recorder.expected), seed)
 
 
 def _encode(cases: Cases, seed: bytes | None) -> bytes:
@@ -93,7 +93,7 @@ def _encode(cases: Cases, seed: bytes | None) -> bytes:
 def _decode(data: bytes, exercise, seed: bytes | None) -> Cases:
     """The cases in a case file, if it is one for this exercise, sources and seed; else a
     CaseFileError."""
-    return _cases(exercise, *case_cache.decode(data, exercise, seed), seed)
+    return cases_of(exercise, *case_cache.decode(data, exercise, seed), seed)
 
 
 # ---- drawing in parallel -------------------------------------------------------------------
@@ -103,9 +103,12 @@ class RecordError(RuntimeError):
 
 
 def record_all(ids: list[str], jobs: int = 1, cache: Path | None = None,
-               seed: bytes | None = None) -> dict[str, Cases]:
+               seed: bytes | None = None, drawing=None) -> dict[str, Cases]:
     """Cases for the exercises `ids`: from the cache, else drawn (in parallel), from `seed`
-    (default: `load_seed()`, the default seed file's)."""
+    (default: `load_seed()`, the default seed file's). `drawing(done, todo, cached, processes)`,
+    if given, is called before drawing (done=0) and after each exercise drawn: `todo` the ids
+    drawn, `cached` how many came from the cache, `processes` how many draw at once
+    (grading/progress.py's `Progress.drawing`)."""
     if seed is None:
         seed = load_seed()
     folder = case_cache.open_cache(cache)
@@ -115,13 +118,23 @@ def record_all(ids: list[str], jobs: int = 1, cache: Path | None = None,
         for eid in ids:
             cached = case_cache.load(folder, cache, EXERCISES[eid], seed)
             if cached is not None:
-                found[eid] = _cases(EXERCISES[eid], *cached, seed)
+                found[eid] = cases_of(EXERCISES[eid], *cached, seed)
             else:
                 todo.append(eid)
-        if len(todo) > 1 and jobs > 1:
-            drawn = _record_in_workers(todo, jobs, seed)
+        processes = min(jobs, len(todo)) if len(todo) > 1 and jobs > 1 else 1
+
+        def report(done: int) -> None:
+            if drawing is not None:
+                drawing(done, todo, len(found), processes)
+
+        report(0)
+        if processes > 1:
+            drawn = _record_in_workers(todo, jobs, seed, report)
         else:
-            drawn = {eid: _received(_draw(eid, seed), eid, seed) for eid in todo}
+            drawn = {}
+            for eid in todo:
+                drawn[eid] = _received(_draw(eid, seed), eid, seed)
+                report(len(drawn))
         for eid in todo:
             cases, data = drawn[eid]
             case_cache.save(folder, cases.exercise, data, seed)
@@ -153,9 +166,9 @@ def _received(reply: bytes, eid: str, seed: bytes) -> tuple[Cases, bytes]:
         raise RecordError(f"the drawn inputs of {eid} do not read back: {error}") from None
 
 
-def _record_in_workers(todo: list[str], jobs: int, seed: bytes) -> dict[str, tuple[Cases, bytes]]:
-    """`_draw` in `jobs` processes. Requests are JSON, replies case files: no pickle, although
-    both sides are trusted."""
+def _record_in_workers(todo: list[str], jobs: int, seed: bytes, report=None) -> dict[str, tuple[Cases, bytes]]:
+    """`_draw` in `jobs` processes; `report(count drawn)` after each. Requests are JSON, replies
+    case files: no pickle, although both sides are trusted."""
     from grading.forkserver import context
 
     queue = list(reversed(todo))  # the later chapters draw the larger inputs: start with them
@@ -184,6 +197,8 @@ def _record_in_workers(todo: list[str], jobs: int, seed: bytes) -> dict[str, tup
                 except (EOFError, ConnectionError):
                     raise RecordError("a process drawing the inputs died") from None
                 drawn[asked[sock]] = _received(reply, asked[sock], seed)
+                if report is not None:
+                    report(len(drawn))
                 if queue:
                     ask(sock, queue.pop(0))
                 else:

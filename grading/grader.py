@@ -63,13 +63,15 @@ def grader_fault(submission: Submission, run: ClassRun, trace: str) -> StudentRe
 def grade_submissions(submissions: list[Submission], points: dict, limits: Limits, jobs: int,
                       progress: Progress | None = None, cache: Path | None = None,
                       exercises: list[str] | None = None, setting: Setting | None = None,
-                      graded=None, seed: bytes | None = None) -> list[StudentResult]:
+                      graded=None, seed: bytes | None = None, recorded=None) -> list[StudentResult]:
     """Grade every submission (already discovered, not yet prepared); results in their order.
     `cache`: the folder of drawn inputs (grading/cases.py), None to draw them afresh;
     `exercises`: the ids graded, in curriculum order (default: all);
     `setting`: where students' code runs (default: what this machine gives, Setting.detect());
     `graded(student, Result)`: called as each exercise is graded (from the grading threads);
-    `seed`: the course's grading seed (default: grading.cases.load_seed())."""
+    `seed`: the course's grading seed (default: grading.cases.load_seed());
+    `recorded(ids, drawing) -> {id: Cases}`: the recorded cases to grade on (grading/recorded.py), instead of
+    drawing them here."""
     exercises = list(exercises or EXERCISES)
     setting = setting or Setting.detect()
     problem = setting.problem()
@@ -94,7 +96,9 @@ def grade_submissions(submissions: list[Submission], points: dict, limits: Limit
             prepare(submission, work / f"s{i:05d}")
             if submission.folder is not None:
                 own(submission.folder, setting.uid(i))
-        cases = cases_module.record_all(exercises, jobs, cache, seed)
+        drawing = progress.drawing if progress else None  # a line, and a count, while the inputs are drawn
+        cases = recorded(exercises, drawing) if recorded is not None else \
+            cases_module.record_all(exercises, jobs, cache, seed, drawing=drawing)
         run = ClassRun(cases, {eid: plan(c) for eid, c in cases.items()},
                        {eid: target(c.exercise) for eid, c in cases.items()}, points, limits, setting, work, cgroups)
         gc.freeze()  # the cases and every module: the collector need not walk them again

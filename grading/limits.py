@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,44 @@ class Limits:
 
 
 DEFAULT = Limits()
+
+# What kit grade needs for itself, beside its students' memory: the grader, its forkserver and
+# the processes drawing or loading the inputs (about 550 MiB at -j 1 on the whole curriculum,
+# with torch in each), then a zygote and a checker per further job (about 170 MiB each); measured
+# with `python benchmarks/container.py`. A container's limit counts them all.
+GRADER_MEMORY = 640 << 20
+JOB_MEMORY = 192 << 20
+MIN_MEMORY = 64 << 20  # per submission: less would fail right answers
+
+
+class LimitError(Exception):
+    """The limits cannot fit in what the container gives."""
+
+
+def fitted(jobs: int, container: int | None, memory: int | None = None) -> tuple[Limits, list[str]]:
+    """The default Limits with the memory a submission gets when `jobs` submissions run at once in
+    a container of `container` bytes (grading/resources.py: memory()): DEFAULT's, or less, so
+    that a memory hog meets its own limit ("out of memory") before the container's, which would
+    kill whichever process it likes. `memory`, the --memory given, is kept, with a warning when
+    it does not fit. LimitError when even MIN_MEMORY does not fit."""
+    if container is None:
+        return DEFAULT, []
+    left = (container - GRADER_MEMORY - (jobs - 1) * JOB_MEMORY) // jobs
+    if memory is not None:
+        warn = [] if memory <= left else [
+            f"--memory {shown(memory)} with -j {jobs} is more than this container's {container >> 20} MiB leaves "
+            f"(about {max(left, 0) >> 20} MiB each): a submission that uses it all may be killed by the container, "
+            f"and reported as crashed instead of out of memory"]
+        return DEFAULT, warn
+    if left < MIN_MEMORY:
+        raise LimitError(f"this container allows {container >> 20} MiB; kit grade needs about "
+                         f"{GRADER_MEMORY >> 20} MiB for itself and {JOB_MEMORY >> 20} MiB more per further job, so "
+                         f"-j {jobs} leaves too little for a submission: lower -j, or give the container more memory")
+    if left >= DEFAULT.memory:
+        return DEFAULT, []
+    left -= left % (1 << 20)
+    return Limits(memory=left), [f"memory per submission: {shown(left)}, what this container's "
+                                 f"{container >> 20} MiB leaves with -j {jobs} (--memory to choose)"]
 
 
 def size(text: str) -> int:
@@ -56,7 +94,8 @@ def positive(kind):
 OPTIONS = {
     "--timeout": ("timeout", positive(float), "SECONDS", "wall time per exercise and submission (default: %s)"),
     "--memory": ("memory", size, "SIZE", "memory per submission, beyond torch's own: all its processes together "
-                                         "where the grader may make cgroups, else per process (default: %s)"),
+                                         "where the grader may make cgroups, else per process (default: %s, or "
+                                         "less in a container: what its memory limit leaves per job)"),
     "--output-limit": ("output", size, "SIZE", "printed output per exercise (default: %s)"),
     "--processes": ("processes", positive(int), "N", "processes and threads a submission may run at once "
                                                      "(default: %s)"),
@@ -76,9 +115,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(option, dest=f"limit_{name}", type=parse, metavar=metavar, help=text % _default(name))
 
 
-def from_options(args: argparse.Namespace) -> Limits:
+def from_options(args: argparse.Namespace, defaults: Limits = DEFAULT) -> Limits:
     given = {f.name: getattr(args, f"limit_{f.name}", None) for f in fields(Limits)}
-    return Limits(**{name: value for name, value in given.items() if value is not None})
+    return replace(defaults, **{name: value for name, value in given.items() if value is not None})
 
 
 def as_options(args: argparse.Namespace) -> list[str]:

@@ -69,3 +69,51 @@ def test_outside_linux_kit_grade_refuses_at_once(platform, monkeypatch, capsys, 
     err = capsys.readouterr().err
     assert "runs on Linux only" in err and platform in err and "container" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+# ---- memory ----------------------------------------------------------------------------------------
+
+MiB = 1 << 20
+
+
+@pytest.mark.parametrize("files, own, expected", [
+    ({}, "0::/\n", None),
+    ({"memory.max": "max\n"}, "0::/\n", None),  # v2, unlimited
+    ({"memory.max": "805306368\n"}, "0::/\n", 768 * MiB),  # v2, Gradescope's default
+    ({"a/memory.max": "max\n", "a/b/memory.max": "1073741824\n", "memory.max": "max\n"}, "0::/a/b\n", 1024 * MiB),
+    ({"a/memory.max": "536870912\n", "a/b/memory.max": "max\n"}, "0::/a/b\n", 512 * MiB),  # a parent's limit
+    ({"memory/memory.limit_in_bytes": "9223372036854771712\n"}, "4:memory:/\n", None),  # v1, unlimited
+    ({"memory/docker/abc/memory.limit_in_bytes": "805306368\n"}, "4:memory:/docker/abc\n", 768 * MiB),
+    ({"memory/x/memory.limit_in_bytes": "805306368\n"}, "4:cpu:/x\n", None),  # another controller's path
+    ({"memory.max": "lots\n"}, "0::/\n", None),  # unreadable: ignored
+])
+def test_memory_is_the_smallest_limit_of_the_cgroup_and_its_parents(tmp_path, files, own, expected):
+    root, proc = cgroup(tmp_path, files, own)
+    assert resources.memory(root, proc) == expected
+
+
+def test_the_memory_default_fits_the_container():
+    from grading import limits
+
+    assert limits.fitted(4, None) == (limits.DEFAULT, [])
+    assert limits.fitted(2, 64 << 30) == (limits.DEFAULT, [])  # a big machine: the default
+    fitted, notes = limits.fitted(1, 768 * MiB)  # Gradescope's container, with -j 1 (half a vCPU)
+    assert fitted.memory == 768 * MiB - limits.GRADER_MEMORY and fitted.timeout == limits.DEFAULT.timeout
+    assert "128M" in notes[0] and "768 MiB" in notes[0]
+    two, _ = limits.fitted(2, 2048 * MiB)
+    assert two.memory * 2 + limits.GRADER_MEMORY + limits.JOB_MEMORY <= 2048 * MiB
+    assert two.memory % MiB == 0
+    with pytest.raises(limits.LimitError, match="lower -j"):
+        limits.fitted(2, 768 * MiB)
+    kept, warned = limits.fitted(1, 768 * MiB, memory=1 << 30)  # --memory given: kept, with a warning
+    assert kept == limits.DEFAULT and "reported as crashed" in warned[0]
+    assert limits.fitted(1, 768 * MiB, memory=100 * MiB) == (limits.DEFAULT, [])
+
+
+def test_kit_grade_refuses_jobs_the_container_cannot_hold(tmp_path, monkeypatch, capsys):
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    (tmp_path / "class" / "bob").mkdir(parents=True)
+    monkeypatch.setattr(resources, "memory", lambda: 768 * MiB)
+    assert main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "-j", "2", "--only", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "lower -j" in err and "Traceback" not in err and not (tmp_path / "out").exists()
