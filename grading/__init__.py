@@ -110,9 +110,14 @@ kit/cli.py, hands the instructor's subcommands to grading.cli.add_instructor_com
   failure, kit.check.check against the child so that hypothesis shrinks it), grading/results.py.
 - The graded inputs: grading/cases.py (drawn once per class), grading/seed.py (the course's
   seed), grading/case_cache.py (the cache), grading/casefile.py (its data-only format),
-  grading/generate.py (classes made from solutions/ and the variants, for the self-tests).
+  grading/generate.py (classes made from solutions/ and the variants, for the self-tests),
+  grading/recorded.py (the course's recording of them, which every later grade uses) and
+  grading/pins.py (the exact versions an export installs).
 - Submissions: grading/submissions.py, grading/entry_files.py (one file of an entry, bounded),
-  grading/tree_removal.py.
+  grading/tree_removal.py; grading/layouts/ (the platforms' bulk downloads) and
+  grading/roster.py (who each submission is).
+- What the machine gives: grading/resources.py (CPUs and memory of the container), and
+  grading/limits.py's `fitted` (the memory default that fits it); grading/progress.py.
 - Where students' code runs: grading/isolation.py (the setting, bubblewrap, CHILD_MODULES: the
   only sources a child holds), grading/boot.py and grading/zygote.py (the zygote),
   grading/child.py (a student's process), grading/lockdown.py with grading/privileges.py,
