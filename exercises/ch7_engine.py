@@ -6,8 +6,8 @@ the machine that does that walk for you, for any graph.
 A `Value` is a number that remembers its history. Each machine (+, ×, **, exp, log, relu,
 sigmoid, tanh) makes a new Value for its output, notes which Values went in (`_prev`), and
 leaves behind a small function, `_backward`, that knows the machine's own sensitivity. When
-you call `out.backward()`, the engine visits every node and applies the one rule of the
-tutorial, everywhere:
+you call `out.backward()`, the engine visits every node and applies the one rule of
+chapters 2 and 5, everywhere:
 
     gradient of a node = Σ (upstream gradient × local derivative)
 
@@ -92,7 +92,7 @@ class Value:
     def __mul__(self, other):
         """out = self * other.                                         (exercise ch7_engine.mul)
 
-        The hourly wage of the tutorial: pay = hours × wage. One more hour adds one wage to the
+        The hourly wage of chapter 4: pay = hours × wage. One more hour adds one wage to the
         pay; a raise of 1 adds one pay per hour worked. Derive each input's local derivative the
         same way, and remember `a * a`, where both shares go to a.
         Domain in the tests: as for add.
@@ -243,7 +243,7 @@ class Value:
         `_backward`, so here only your order is graded.
         Domain in the tests: graphs of up to 3 leaves and 7 operations: chains, diamonds, nodes
         used several times, every operator, constants on either side.
-        Worked number (the tutorial's graph): x = Value(2.0), y = Value(-3.0), z = Value(1.0),
+        Worked number (chapter 5's graph): x = Value(2.0), y = Value(-3.0), z = Value(1.0),
         c = (x * y + z) ** 2; after c.backward(): c.grad == 1.0, x.grad == 30.0,
         y.grad == -20.0, z.grad == -10.0.
         """

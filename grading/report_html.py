@@ -8,6 +8,7 @@ This module lays out the numbers; the templates hold the markup.
 """
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from urllib.parse import quote
@@ -35,20 +36,25 @@ def student_html(student) -> str:
 
 
 def histogram(scores: list[float], maximum: float, bins: int = 10) -> dict:
-    """The score distribution as an SVG bar chart's geometry, percent of the maximum in ten bins."""
-    counts = [0] * bins
+    """The score distribution as an SVG bar chart's geometry: ten ranges of the maximum, each
+    labelled by its range (0–9%, ..., 90–99%), and a bar of its own for full marks (100%)."""
+    counts = [0] * (bins + 1)
     for s in scores:
-        counts[min(bins - 1, int(bins * s / maximum)) if maximum else 0] += 1
+        full = maximum > 0 and (s >= maximum or math.isclose(s, maximum, rel_tol=1e-9))
+        counts[bins if full else min(bins - 1, int(bins * s / maximum)) if maximum else 0] += 1
     top = max(counts) or 1
-    w, h, pad, head = 44, 140, 20, 16
+    w, h, pad, head = 48, 140, 20, 16
+    step = 100 // bins
     bars = []
     for i, c in enumerate(counts):
         bh = (h - pad - head) * c / top
         x = i * w
+        label = "100%" if i == bins else f"{step * i}–{step * (i + 1) - 1}%"
         bars.append({"x": x + 4, "y": f"{h - pad - bh:.1f}", "width": w - 8, "height": f"{bh:.1f}", "count": c,
-                     "low": 10 * i, "high": 10 * (i + 1), "middle": x + w / 2, "above": f"{h - pad - bh - 3:.1f}",
-                     "under": h - 5})
-    return {"width": bins * w, "height": h, "bars": bars}
+                     "label": label, "title": "full marks" if i == bins else f"{label} of the points",
+                     "middle": x + w / 2, "above": f"{h - pad - bh - 3:.1f}", "under": h - 5,
+                     "full": i == bins})
+    return {"width": (bins + 1) * w, "height": h, "bars": bars}
 
 
 def index_html(students, ids: list[str]) -> str:

@@ -374,7 +374,8 @@ def run(args) -> int:
     for path in written:
         print(f"  {path}", file=sys.stderr)
     print(f"Next: fill in every '{TODO}' (docstring, solution, hints), then add two WRONG and one RIGHT "
-          f"variant in tests/self/variants/{args.module}.py, and the function to the curriculum. Check with:\n"
+          f"variant in tests/self/variants/{args.module}.py; then `python -m kit.curriculum --write` remakes "
+          f"CURRICULUM.md from the stubs. Check with:\n"
           f"  pytest --impl solutions tests/test_{args.module}.py -k {args.name}\n"
           f"  pytest --impl solutions --self-tests tests/self -k {args.module}", file=sys.stderr)
     return 0

@@ -43,8 +43,8 @@ Classroom's own model (the workflow that grades lives in the student's repositor
 something this module can close. Use Classroom's score as feedback; grades to trust come from
 `kit grade` on the collected repositories, or from Gradescope.
 
-The same module is the child run's pytest plugin (`-p kit.classroom`), which records each test's
-outcome, a JSON line at a time, so that a run stopped at --timeout still tells what it graded.
+The child run's pytest plugin is kit/classroom_log.py (`-p kit.classroom_log`): it records each
+test's outcome, a JSON line at a time, so that a run stopped at --timeout still tells what it graded.
 It imports only the standard library (the registry, and with it torch, only in `runners`, for the
 export), and never grading/: a student's repository has none.
 """
@@ -64,16 +64,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit.classroom_log import LOG
+
 ROOT = Path(__file__).resolve().parents[1]  # the repository: tests/ and exercises/ live here
 POINTS = Path(".github/classroom/points.json")  # in the student's repository, written by the export
 REPORT = "report.html"  # pytest-html's file, relative to the folder the step runs in (the repository)
 TIMEOUT = 10  # minutes for the whole run, by default
 VERSION = 1  # of the points file
 RESULT_VERSION = 1  # of the reporter's result, as Classroom's command and I/O graders write it
-LOG = "KIT_CLASSROOM_LOG"  # the child run's record of each test, one JSON object a line
 RUNNER_ID = re.compile(r"[a-z0-9]+")  # the reporter reads a runner's result from <ID>_RESULTS
 EXERCISE_ID = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")  # "ch6_functions.sigmoid_grad"
-MESSAGE_LIMIT = 500
 
 
 class PointsError(ValueError):
@@ -138,54 +138,6 @@ def load(path: Path) -> list[dict]:
     return document["runners"]
 
 
-# ---- the child run: a pytest plugin that records each exercise's tests ------------------------------
-
-def pytest_collection_finish(session):
-    tests = {}
-    for item in session.items:
-        if item.get_closest_marker("kit_exercise") is not None and hasattr(item, "callspec"):
-            exercise = item.callspec.params.get("exercise")
-            if exercise is not None:
-                tests[item.nodeid] = exercise.id
-    _record({"event": "collected", "tests": tests})
-
-
-def pytest_runtest_logreport(report):
-    entry = {"event": "test", "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
-             "duration": report.duration}
-    if not report.passed:
-        entry["message"] = _first_line(report.longrepr)
-    _record(entry)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _record({"event": "finished", "exitstatus": int(exitstatus)})
-
-
-def _record(entry: dict) -> None:
-    path = os.environ.get(LOG)
-    if path:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry) + "\n")
-
-
-def _first_line(longrepr) -> str:
-    crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None and getattr(crash, "message", None):
-        text = crash.message
-    elif isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
-        text = str(longrepr[2])
-    else:
-        text = str(longrepr or "")
-        text = next((line for line in reversed(text.splitlines()) if line.strip()), "")
-    return _clip(text.splitlines()[0] if text else "")
-
-
-def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = "".join(c if c.isprintable() else " " for c in text).strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 # ---- the parent: run pytest once, then a result per runner --------------------------------------------
 
 @dataclass
@@ -209,7 +161,8 @@ def run_tests(exercise_ids: list[str], timeout: float, report: str, pytest_args:
     files = [path for path in chapter_test_files(modules) if path.is_file()]
     with tempfile.TemporaryDirectory(prefix="kit-classroom-") as folder:
         log = Path(folder) / "tests.jsonl"
-        command = [sys.executable, "-m", "pytest", *map(str, files), "-p", "kit.classroom", "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", *map(str, files), "-p", "kit.classroom_log",
+                   "-p", "no:cacheprovider",
                    "--hypothesis-profile", "grading", "--continue-on-collection-errors",
                    f"--html={report}", "--self-contained-html",
                    "-o", "generate_report_on_test=true",  # a run stopped at the timeout still leaves a report

@@ -55,7 +55,8 @@ QUANTUM = 4  # points are whole quarters
 WORKFLOW = Path(".github/workflows/classroom.yml")
 REQUIREMENTS = Path(".github/classroom/requirements.txt")  # the pins but torch's (grading/pins.py)
 README = "platforms/files/student_README.md.j2"
-TEMPLATE_FILES = ("pyproject.toml", ".gitignore", "kit", "exercises")  # and README.md, tests/test_<chapter>.py
+# and README.md (the students' own), tests/test_<chapter>.py
+TEMPLATE_FILES = ("pyproject.toml", ".gitignore", "CURRICULUM.md", "kit", "exercises")
 
 
 def check_points(points: dict[str, float]) -> None:

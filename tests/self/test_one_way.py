@@ -91,7 +91,8 @@ def test_the_template_holds_no_grader_code(student):
     assert not (repository / "grading").exists()
     assert not list(repository.rglob("scaffold.py")) and not (repository / "solutions").exists()
     tops = {p.name for p in repository.iterdir()}
-    assert tops == {"kit", "exercises", "tests", "pyproject.toml", "README.md", ".gitignore", ".github"}
+    assert tops == {"kit", "exercises", "tests", "pyproject.toml", "README.md", "CURRICULUM.md", ".gitignore",
+                    ".github"}
     for path in (repository / "kit").rglob("*.py"):
         assert grading_imports(path) == [] or path.name == "cli.py", path
 
