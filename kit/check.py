@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis.errors import Flaky
 
 from kit import messages
-from kit.compare import Mismatch, compare
+from kit.compare import Mismatch, compare, differences
 from kit.diagnosis import diagnose
 from kit.implementation import LearnerError
 from kit.protocols import Impl
@@ -33,12 +33,16 @@ Settings = hypothesis.settings | Callable[[Callable[[], None]], Callable[[], Non
 class ExerciseFailure(AssertionError):
     """An exercise did not pass. `status`: Status.WRONG or one of statuses.LEARNER_STATUSES."""
 
-    def __init__(self, exercise: Exercise, status: Status, message: str, inputs: tuple | None = None):
+    def __init__(self, exercise: Exercise, status: Status, message: str, inputs: tuple | None = None,
+                 explain: bool = True):
         super().__init__(message)
         self.exercise = exercise
         self.status = status
         self.message = message
         self.inputs = inputs  # the arguments of a wrong value, for the nudge and the diagnosis
+        # False when the message already says all there is (float32 rounding, an input changed in
+        # place, a method missing): check() then adds no diagnosis
+        self.explain = explain
 
 
 def attempt(exercise: Exercise, impl: Impl, args: tuple) -> None:
@@ -47,14 +51,37 @@ def attempt(exercise: Exercise, impl: Impl, args: tuple) -> None:
     try:
         actual, changed = impl.call(exercise, args)
     except LearnerError as error:
+        missing = _missing_method(exercise, args, error)
+        if missing:
+            raise ExerciseFailure(exercise, error.status, missing, explain=False) from None
         text = messages.raised(exercise, args, error.text) if error.in_call else error.text
         raise ExerciseFailure(exercise, error.status, text) from None
     found = fault(exercise, expected, actual, changed)
     if isinstance(found, Mismatch):
-        inputs = args if found.kind == "value" else None
-        raise ExerciseFailure(exercise, Status.WRONG, messages.wrong(exercise, args, expected, actual, found), inputs)
+        every = differences(expected, actual, exercise.tolerance) or [found]  # each part that differs
+        worded = messages.wrong(exercise, args, expected, actual, every)
+        wrong_value = any(m.kind == "value" and not m.float32 for m in every)
+        raise ExerciseFailure(exercise, Status.WRONG, worded, args if wrong_value else None,
+                              explain=not all(m.float32 for m in every))
     if found:
-        raise ExerciseFailure(exercise, Status.WRONG, messages.changed_input(exercise, args, found))
+        raise ExerciseFailure(exercise, Status.WRONG, messages.changed_input(exercise, args, found), explain=False)
+
+
+def _missing_method(exercise: Exercise, args: tuple, error: LearnerError) -> str | None:
+    """The message for a call that failed only because the learner's class (exercise.symbol, chapter
+    7's Value) lacks a method the curriculum asks for; None for any other failure."""
+    if not (error.in_call and exercise.symbol):
+        return None
+    found = messages.missing_member(exercise.symbol, error.text)
+    if found is None:
+        return None
+    method, needed_by = found
+    from kit.registry import chapter  # here: importing kit.check need not load every chapter
+
+    graded_by = next((e for e in chapter(exercise.module) if method in e.methods), None)
+    if graded_by is None:  # not one of the curriculum's methods: the learner's own helper, say
+        return None
+    return messages.missing_method(exercise, args, exercise.symbol, method, needed_by, graded_by, error.text)
 
 
 def fault(exercise: Exercise, expected: object, actual: object, changed: str | None) -> Mismatch | str | None:
@@ -68,7 +95,7 @@ def check(exercise: Exercise, impl: Impl, settings: Settings | None = None) -> N
     try:
         _search(exercise, impl, settings)
     except ExerciseFailure as failure:
-        if failure.status in (Status.WRONG, Status.ERROR):  # measure the slope, and name the idea if we can
+        if failure.status in (Status.WRONG, Status.ERROR) and failure.explain:  # measure the slope, name the idea
             wrong_value = failure.inputs is not None and exercise.estimate is not None
             estimate = exercise.estimate(*failure.inputs) if wrong_value else None
             failure.message = messages.explained(failure.message, estimate, diagnose(exercise, impl))

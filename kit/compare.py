@@ -5,7 +5,7 @@ A value passes when |yours - torch| <= atol + rtol * |torch|, elementwise, the r
 passes, and NaN never does. Kinds (float, tensor, tuple, dict), dtypes and shapes
 are checked before any number, so a wrong kind is reported as such and never as a value.
 
-The tolerance table. Every row is float64; the reference is torch.autograd in float64.
+The tolerance table. Every row is float64's but the last; the reference is torch.autograd in float64.
 
 | row                 | rtol | atol  | why                                                      |
 |---------------------|------|-------|----------------------------------------------------------|
@@ -19,15 +19,28 @@ The tolerance table. Every row is float64; the reference is torch.autograd in fl
 |                     |      |       | f(x+h) - f(x-h) is about 1e-16·|f|/h ≈ 1e-9 on the drawn |
 |                     |      |       | curves; a forward difference is off by h·|f''|/2, 5e-6   |
 |                     |      |       | and more                                                 |
+| float32             | 1e-4 | 1e-5  | not an exercise's row: it never accepts an answer. A     |
+|                     |      |       | value rejected by its row is float32 rounding when every |
+|                     |      |       | differing number is a float32 number (a round trip       |
+|                     |      |       | through float32 leaves it as it is: what float32         |
+|                     |      |       | arithmetic leaves, also after .item() or .double()) and  |
+|                     |      |       | within this row of torch's. float32 keeps 7 significant  |
+|                     |      |       | digits; a few operations, 5 or 6 (a sum that cancels,    |
+|                     |      |       | fewer: atol); a float64 near miss (a forward difference, |
+|                     |      |       | eps in the wrong place) is no float32 number             |
 
 The mistakes the tests must catch change a value by a factor (2, y/x, σ/σ', ...) or a term
 of the size of the value itself, at least 1e-3 relative on the drawn inputs, six orders of
-magnitude above every row.
+magnitude above every row (and one above the float32 row, which only recognises).
+
+`compare` gives the first difference (kit.check's verdict, the grader's); `differences` every
+one, a Mismatch for each part of a tuple, list or dict answer that differs (its `path` says
+which), for the learner's message.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Literal, TypeGuard
 
@@ -39,10 +52,13 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "derivative": (1e-9, 1e-12),
     "accumulated": (1e-7, 1e-10),
     "finite_difference": (1e-7, 1e-7),
+    "float32": (1e-4, 1e-5),  # recognises float32 rounding; no exercise's row (tests/self/test_messages_parts.py)
 }
+FLOAT32 = "float32"
 
 
 MismatchKind = Literal["type", "dtype", "shape", "keys", "length", "value"]
+Path = tuple[object, ...]  # indices of sequences and keys of dicts, outermost first
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,8 @@ class Mismatch:
     expected: object
     actual: object
     detail: str = ""
+    path: Path = ()  # `where` as the indices and keys it is made of: (), ("x",), (1,), (1, "W1")
+    float32: bool = False  # a value off by float32 rounding only (row "float32" of the table)
 
 
 def describe_kind(value: object) -> str:
@@ -77,61 +95,99 @@ def close(expected: float, actual: float, rtol: float, atol: float) -> bool:
 
 
 def compare(expected: object, actual: object, tolerance: str = "derivative", where: str = "") -> Mismatch | None:
-    """None when `actual` matches `expected` (float, tensor, tuple or dict of them), else why not."""
-    rtol, atol = TOLERANCES[tolerance]
+    """None when `actual` matches `expected` (float, tensor, tuple or dict of them), else why not:
+    the first difference, in the order of the answer's parts."""
+    found: list[Mismatch] = []
+    _walk(expected, actual, TOLERANCES[tolerance], (), found, every=False)
+    return _placed(found[0], where) if found else None
+
+
+def differences(expected: object, actual: object, tolerance: str = "derivative") -> list[Mismatch]:
+    """Every difference of `actual` from `expected`, [] when it matches: one Mismatch for each part
+    (item of a tuple or list, value of a dict key, at any depth) that differs, in the answer's
+    order; the first is `compare`'s. A dict's missing or unexpected keys come first, then the
+    keys both have; a sequence of the wrong length is one difference, its items unread."""
+    found: list[Mismatch] = []
+    _walk(expected, actual, TOLERANCES[tolerance], (), found, every=True)
+    return found
+
+
+def where_of(path: Path) -> str:
+    return "".join(f"[{p!r}]" for p in path)
+
+
+def _placed(mismatch: Mismatch, where: str) -> Mismatch:
+    """A mismatch found inside a part that `where` names (compare's old argument)."""
+    return replace(mismatch, where=where + mismatch.where) if where else mismatch
+
+
+def _walk(expected: object, actual: object, row: tuple[float, float], path: Path, found: list[Mismatch],
+          every: bool) -> None:
+    """Append the differences of actual from expected to `found`: the first only, unless `every`."""
+    rtol, atol = row
+    here = where_of(path)
     if isinstance(expected, torch.Tensor):
-        return _compare_tensor(expected, actual, rtol, atol, where)
+        found.extend(_compare_tensor(expected, actual, rtol, atol, here, path))
+        return
     if isinstance(expected, float):
         if isinstance(actual, torch.Tensor):
-            return Mismatch("type", where, expected, actual,
-                            "expected a Python float; a 0-d tensor becomes one with .item()")
-        if not is_number(actual):
-            return Mismatch("type", where, expected, actual, "expected a Python float")
-        actual = float(actual)
-        if math.isnan(actual) or not close(expected, actual, rtol, atol):
-            return Mismatch("value", where, expected, actual)
-        return None
+            found.append(Mismatch("type", here, expected, actual,
+                                  "expected a Python float; a 0-d tensor becomes one with .item()", path))
+        elif not is_number(actual):
+            found.append(Mismatch("type", here, expected, actual, "expected a Python float", path))
+        else:
+            number = float(actual)
+            if math.isnan(number) or not close(expected, number, rtol, atol):
+                found.append(Mismatch("value", here, expected, number, path=path,
+                                      float32=_float32_rounding(numpy.array([expected]), numpy.array([number]))))
+        return
     if isinstance(expected, (tuple, list)):  # either is accepted for the other
         kind = type(expected).__name__
         if not isinstance(actual, (tuple, list)):
-            return Mismatch("type", where, expected, actual, f"expected a {kind} of {len(expected)}")
-        if len(actual) != len(expected):
-            return Mismatch("length", where, expected, actual,
-                            f"expected a {kind} of {len(expected)}, got {len(actual)} items")
-        for i, (e, a) in enumerate(zip(expected, actual)):
-            found = compare(e, a, tolerance, f"{where}[{i}]")
-            if found:
-                return found
-        return None
+            found.append(Mismatch("type", here, expected, actual, f"expected a {kind} of {len(expected)}", path))
+        elif len(actual) != len(expected):
+            found.append(Mismatch("length", here, expected, actual,
+                                  f"expected a {kind} of {len(expected)}, got {len(actual)} items", path))
+        else:
+            for i, (e, a) in enumerate(zip(expected, actual)):
+                _walk(e, a, row, (*path, i), found, every)
+                if found and not every:
+                    return
+        return
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return Mismatch("type", where, expected, actual, "expected a dict")
+            found.append(Mismatch("type", here, expected, actual, "expected a dict", path))
+            return
         missing = [k for k in expected if k not in actual]
         extra = [k for k in actual if k not in expected]
         if missing or extra:
             parts = [f"missing keys {missing}" if missing else "", f"unexpected keys {extra}" if extra else ""]
-            return Mismatch("keys", where, expected, actual, "; ".join(p for p in parts if p))
+            found.append(Mismatch("keys", here, expected, actual, "; ".join(p for p in parts if p), path))
+            if not every:
+                return
         for key, e in expected.items():
-            found = compare(e, actual[key], tolerance, f"{where}[{key!r}]")
-            if found:
-                return found
-        return None
+            if key in actual:
+                _walk(e, actual[key], row, (*path, key), found, every)
+                if found and not every:
+                    return
+        return
     raise TypeError(f"the kit cannot compare a reference of type {type(expected).__name__}")
 
 
-def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: float, where: str) -> Mismatch | None:
+def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: float, where: str,
+                    path: Path) -> list[Mismatch]:
     if not isinstance(actual, torch.Tensor):
-        return Mismatch("type", where, expected, actual, "expected a torch.Tensor")
+        return [Mismatch("type", where, expected, actual, "expected a torch.Tensor", path)]
     if actual.dtype != expected.dtype:
-        return Mismatch("dtype", where, expected, actual,
-                        f"expected dtype {expected.dtype}, got {actual.dtype}")
+        return [Mismatch("dtype", where, expected, actual,
+                         f"expected dtype {expected.dtype}, got {actual.dtype}", path)]
     if actual.shape != expected.shape:
-        return Mismatch("shape", where, expected, actual,
-                        f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
+        return [Mismatch("shape", where, expected, actual,
+                         f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}", path)]
     if actual.requires_grad:
-        return Mismatch("type", where, expected, actual,
-                        "the tensor is part of an autograd graph (requires_grad=True); "
-                        "compute the gradient by hand instead")
+        return [Mismatch("type", where, expected, actual,
+                         "the tensor is part of an autograd graph (requires_grad=True); "
+                         "compute the gradient by hand instead", path)]
     # the arithmetic in numpy: the same rule, a few times quicker than torch's on small tensors,
     # which matters to the grader (thousands of answers per student)
     e, a = expected.numpy(force=True), _dense(actual).numpy(force=True)
@@ -140,11 +196,22 @@ def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: f
         # |anything - inf| <= rtol·inf would hold for every number
         ok = numpy.where(numpy.isinf(e), e == a, numpy.abs(a - e) <= atol + rtol * numpy.abs(e))
     if ok.all():
-        return None
+        return []
     index = tuple(int(i) for i in numpy.argwhere(~ok)[0])
-    return Mismatch("value", where, expected, actual,
-                    f"first difference at index {list(index)}: yours {a[index].item()!r}, "
-                    f"torch {e[index].item()!r}")
+    return [Mismatch("value", where, expected, actual,
+                     f"first difference at index {list(index)}: yours {a[index].item()!r}, "
+                     f"torch {e[index].item()!r}", path,
+                     float32=e.dtype == numpy.float64 and _float32_rounding(e[~ok], a[~ok]))]
+
+
+def _float32_rounding(expected: numpy.ndarray, actual: numpy.ndarray) -> bool:
+    """Whether float64 numbers that differ from torch's (expected) are float32 rounding: each a
+    float32 number, and within the "float32" row (the table above)."""
+    rtol, atol = TOLERANCES[FLOAT32]
+    with numpy.errstate(all="ignore"):
+        float32 = actual.astype(numpy.float32).astype(numpy.float64) == actual  # False for NaN
+        near = numpy.isfinite(expected) & (numpy.abs(actual - expected) <= atol + rtol * numpy.abs(expected))
+    return bool((float32 & near).all())
 
 
 def _dense(tensor: torch.Tensor) -> torch.Tensor:

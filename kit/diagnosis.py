@@ -16,8 +16,9 @@ import torch
 from hypothesis import given, settings
 
 import kit.profiles  # noqa: F401  (registers the diagnosis profile)
-from kit.compare import compare
+from kit.compare import compare, differences
 from kit.messages import diagnosis as said
+from kit.messages import part_name
 from kit.protocols import Impl
 
 if TYPE_CHECKING:
@@ -97,10 +98,10 @@ def diagnose(exercise: Exercise, impl: Impl) -> str | None:
         except LearnerError as error:
             return said.explain_error(error.text) if error.in_call else None
         if changed:
-            return said.IN_PLACE.format(name=repr(changed))
-        mismatch = compare(exercise.reference(*args), answer, exercise.tolerance)
-        if mismatch and mismatch.kind != "value":
-            return said.explain_kind(mismatch)
+            return said.in_place(changed, dict(zip(exercise.parameter_names(), args)).get(changed))
+        kinds = [m for m in differences(exercise.reference(*args), answer, exercise.tolerance) if m.kind != "value"]
+        if kinds:  # every part of a wrong kind, each named
+            return " ".join(dict.fromkeys(said.explain_kind(m, part_name(exercise, m.path)) for m in kinds))
         answers.append((args, answer))
     for misconception in exercise.misconceptions:
         try:

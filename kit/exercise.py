@@ -42,6 +42,12 @@ class Exercise:
     # for a scalar exercise, (low, high, t -> args): the report plots yours and torch's for t in [low, high]
     curve: tuple | None = None
     reference_name: str = "torch"  # how messages name the reference
+    # a tuple answer's parts, as the contract names them, in order: ("dx", "dW", "db"); () for an
+    # answer of another kind (a dict's keys are its names; a list's items are counted)
+    answer_names: tuple[str, ...] = ()
+    # the methods of `symbol`'s class that this exercise grades, for the message when one is
+    # missing (ch7: add grades "__add__" and "__radd__"); () for a function
+    methods: tuple[str, ...] = ()
     symbol: str = ""  # the module attribute the driver needs, when it is not `name` (ch7: "Value")
     # optional: (impl) -> an HTML fragment (inline SVG) for the pytest-html report, e.g. loss curves
     picture: Callable[[Any], str] | None = None

@@ -28,4 +28,5 @@ EXERCISES.append(Exercise(
                       "each factor.", lambda x, y: (x * y, x * y)),
     ),
     estimate=partials_estimate(lambda x, y: x * y, 2),
+    answer_names=("∂(x·y)/∂x", "∂(x·y)/∂y"),
 ))

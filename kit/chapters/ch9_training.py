@@ -210,6 +210,7 @@ EXERCISES.append(Exercise(
          "loss, {key: params[key] - lr * grads[key] for key in params}.",
     misconceptions=STEP_MISTAKES,
     tolerance="accumulated",
+    answer_names=("loss", "new params"),
 ))
 
 

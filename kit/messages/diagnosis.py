@@ -11,8 +11,18 @@ SIGN_FLIPPED = ("Your answer has the right size but the wrong sign everywhere: c
 LOCAL_ALONE = ("You returned the local derivative alone: a backward step multiplies it by the upstream "
                "gradient it is given (upstream × local).")
 FORWARD_VALUE = "You returned {what}, the forward value; the question is how fast it changes, its slope."
-IN_PLACE = ("Your function writes into its argument {name} (an in-place operation such as +=, masked_fill_ "
-            "or x[...] = ...); compute the answer in a new tensor.")
+
+
+def in_place(name: str, value=None) -> str:
+    """The function wrote into its argument `name` (whose original value is `value`)."""
+    if isinstance(value, dict):
+        copy = f"{{k: v.clone() for k, v in {name}.items()}}"
+    elif isinstance(value, (list, tuple)):
+        copy = f"[t.clone() for t in {name}]" if any(isinstance(v, torch.Tensor) for v in value) else f"list({name})"
+    else:
+        copy = f"{name}.clone()"
+    return (f"Your function writes into its argument {name!r} (an in-place operation such as +=, masked_fill_ "
+            f"or {name}[...] = ...); compute the answer in new values, or in a copy, {copy}.")
 
 
 ERRORS = {
@@ -42,7 +52,13 @@ def explain_error(text: str) -> str | None:
     return None
 
 
-def explain_kind(mismatch) -> str:
+def explain_kind(mismatch, part: str = "") -> str:
+    """What a part of the wrong kind means: the whole answer, or the part named `part` ("db")."""
+    sentence = _kind(mismatch)
+    return f"{part}: {sentence}" if part else sentence
+
+
+def _kind(mismatch) -> str:
     expected, actual = mismatch.expected, mismatch.actual
     if mismatch.kind == "type" and isinstance(actual, torch.Tensor) and isinstance(expected, (list, tuple)):
         return (f"You returned a tensor where a {type(expected).__name__} of Python floats belongs: "

@@ -17,7 +17,7 @@ from kit.chapters.ch7_engine.references import graph_estimate, step_estimate, to
 from kit.diagnosis import Misconception
 from kit.drivers import Held, SameAsA, run_step
 from kit.exercise import Exercise
-from kit.known_engine import run_backward
+from kit.known_engine import GRADED, run_backward
 from kit.reference import leaf
 from kit.strategies import positive, reals
 
@@ -33,6 +33,7 @@ def add(a, b, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="add", reference=add,
+    methods=tuple(GRADED["add"].methods),
     inputs=binary_inputs(),
     examples=((Held(2.0, 0.5), Held(-3.0, 0.25), 1.5), (Held(2.0, 0.5), SameAsA(), 1.5),
               (Held(2.0, 0.5), 1, -2.0), (3, Held(-1.0, 1.0), 0.5)),
@@ -56,6 +57,7 @@ def mul(a, b, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="mul", reference=mul,
+    methods=tuple(GRADED["mul"].methods),
     inputs=binary_inputs(),
     examples=((Held(2.0, 0.5), Held(3.0, -1.0), 2.0), (Held(-1.5, 0.5), SameAsA(), 2.0),
               (Held(2.0, 0.5), 4, -1.0), (-2.5, Held(3.0, 1.0), 0.5)),
@@ -82,6 +84,7 @@ def pow(a, n, out_grad):  # noqa: A001 (the exercise's name)
 
 EXERCISES.append(Exercise(
     **STEP, name="pow", reference=pow,
+    methods=tuple(GRADED["pow"].methods),
     inputs=power_inputs(),
     examples=((Held(3.0, 0.5), 2, 1.5), (Held(-2.0, 1.0), 3, -0.5), (Held(4.0, 0.25), 0.5, 2.0),
               (Held(0.5, -1.0), -1, 1.5), (Held(1.5, 0.5), 0, 2.0)),
@@ -107,6 +110,7 @@ def exp(a, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="exp", reference=exp,
+    methods=tuple(GRADED["exp"].methods),
     inputs=unary_inputs(reals(-5.0, 5.0)),
     examples=((Held(0.0, 0.5), 2.0), (Held(1.0, -1.0), 0.5)),
     domain="a in [-5, 5] with a grad already held; out.grad in [-5, 5]",
@@ -127,6 +131,7 @@ def log(a, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="log", reference=log,
+    methods=tuple(GRADED["log"].methods),
     inputs=unary_inputs(positive(1e-2, 1e2)),
     examples=((Held(2.0, 0.5), 3.0), (Held(0.25, -1.0), 0.5)),
     domain="a in [0.01, 100] with a grad already held; out.grad in [-5, 5]",
@@ -148,6 +153,7 @@ def relu(a, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="relu", reference=relu,
+    methods=tuple(GRADED["relu"].methods),
     inputs=unary_inputs(reals(-5.0, 5.0)),
     examples=((Held(2.0, 0.5), 3.0), (Held(-1.0, 0.5), 3.0), (Held(0.0, 0.5), 3.0)),
     domain="a in [-5, 5], exactly 0 included, with a grad already held; out.grad in [-5, 5]",
@@ -173,6 +179,7 @@ def sigmoid(a, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="sigmoid", reference=sigmoid,
+    methods=tuple(GRADED["sigmoid"].methods),
     inputs=unary_inputs(reals(-10.0, 10.0)),
     examples=((Held(0.0, 0.5), 2.0), (Held(3.0, -1.0), 0.5)),
     domain="a in [-10, 10] with a grad already held; out.grad in [-5, 5]",
@@ -196,6 +203,7 @@ def tanh(a, out_grad):
 
 EXERCISES.append(Exercise(
     **STEP, name="tanh", reference=tanh,
+    methods=tuple(GRADED["tanh"].methods),
     inputs=unary_inputs(reals(-5.0, 5.0)),
     examples=((Held(0.0, 0.5), 2.0), (Held(0.5, -1.0), 1.5)),
     domain="a in [-5, 5] with a grad already held; out.grad in [-5, 5]",
@@ -222,6 +230,8 @@ def backward(graph):
 
 EXERCISES.append(Exercise(
     module="ch7_engine", name="backward", reference=backward, symbol="Value", run=run_backward,
+    # and the operators built from the graded ones, which the curriculum grades under backward
+    methods=("backward", "__neg__", "__sub__", "__rsub__", "__truediv__", "__rtruediv__"),
     inputs=graphs().map(lambda graph: (graph,)),
     examples=tuple((graph,) for graph in WORKED_GRAPHS),
     domain="graphs of 1 to 3 fresh leaves (grad 0) in [-2, 2] and 1 to 7 operations: every "

@@ -98,6 +98,7 @@ EXERCISES.append(Exercise(
     misconceptions=(without_upstream(matmul_backward),),
     estimate=nudges(summed(torch.matmul), 0, 1),
     tolerance="accumulated",
+    answer_names=("dA", "dB"),
 ))
 
 
@@ -125,6 +126,7 @@ EXERCISES.append(Exercise(
     ),
     estimate=nudges(summed(F.linear), 0, 1, 2),
     tolerance="accumulated",
+    answer_names=("dx", "dW", "db"),
 ))
 
 
@@ -271,6 +273,7 @@ EXERCISES.append(Exercise(
     ),
     estimate=batchnorm_estimate,
     tolerance="accumulated",
+    answer_names=("dx", "dgamma", "dbeta"),
 ))
 
 
