@@ -53,9 +53,9 @@ run no submission code and fork the students' processes.
    time and printed output per exercise, no real-time or raised priority (rlimits, seccomp).
 8. Grade book text is inert: student strings are escaped in HTML, neutralised in CSV (no row
    split by CR or LF, no formula), shown, never sent raw, on the terminal (grading/text.py).
-9. The autograd ban. grading/scan/ reads the source and zeroes the exercises whose functions
+9. The autograd ban. kit/autograd/scan/ reads the source and zeroes the exercises whose functions
    reach autograd, and only those; it never counts words in strings, comments or names. At run
-   time (grading/autograd_block.py) grad mode is sealed off, the engine's C type, grad_fn nodes,
+   time (kit/autograd/block.py) grad mode is sealed off, the engine's C type, grad_fn nodes,
    the derivative operators (aten *_backward) and TorchScript refuse, and every holder of an
    original is replaced; a use counts even when the code catches the error ("autograd").
 10. The Gradescope runtime (grading/platforms/gradescope.py) runs `kit grade`, as root, so each submission runs as
@@ -121,8 +121,9 @@ kit/cli.py, hands the instructor's subcommands to grading.cli.add_instructor_com
 - Where students' code runs: grading/isolation.py (the setting, bubblewrap, CHILD_MODULES: the
   only sources a child holds), grading/boot.py and grading/zygote.py (the zygote),
   grading/child.py (a student's process), grading/lockdown.py with grading/privileges.py,
-  grading/syscall_filter.py and grading/landlock.py (its lockdown), grading/autograd_block.py
-  with grading/autograd_*.py (the run-time autograd block), grading/scan/ (the static one),
+  grading/syscall_filter.py and grading/landlock.py (its lockdown), kit/autograd/block.py with
+  the rest of kit/autograd/ (the run-time autograd block, which learner runs use too), and
+  kit/autograd/scan/ (the static one),
   grading/sandbox.py (the grader's handle on one child), grading/cgroups.py,
   grading/processes.py, grading/wire.py (what travels, and how), grading/forkserver.py.
 - Statuses: kit/statuses.py's `Status`. "timeout", "out of memory", "output limit", "crashed"

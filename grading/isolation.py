@@ -47,10 +47,10 @@ ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent
 MACHINE_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # what a child needs, in the order the zygote installs them; each imports only those before it
 CHILD_MODULES = ("kit.statuses", "kit.messages.sandbox", "kit.messages.loading", "grading.wire",
+                 "kit.autograd.refusal", "kit.autograd.process", "kit.autograd.routes",
+                 "kit.autograd.operators", "kit.autograd.sweep", "kit.autograd.block", "kit.autograd.learner",
                  "kit.implementation", "kit.drivers",
                  "grading.landlock", "grading.privileges", "grading.syscall_filter", "grading.lockdown",
-                 "grading.autograd_refusal", "grading.autograd_process", "grading.autograd_torch",
-                 "grading.autograd_operators", "grading.autograd_sweep", "grading.autograd_block",
                  "grading.child", "grading.processes", "grading.zygote")
 # drivers that know answers: sent to a child only for their exercise (grading/child.py)
 PRELOADED_DRIVERS = ("kit.drivers",)

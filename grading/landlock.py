@@ -48,7 +48,7 @@ class _PathBeneath(ctypes.Structure):
 def libc():
     """The C library, with the functions the sandbox calls looked up once. A grading child locks
     itself down after autograd is blocked, when ctypes may look up no symbol any more
-    (grading/autograd_block.py): the zygote calls this first (grading/lockdown.py: prepare)."""
+    (kit/autograd/block.py): the zygote calls this first (grading/lockdown.py: prepare)."""
     found = ctypes.CDLL(None, use_errno=True)
     for name in ("syscall", "prctl", "capset"):
         getattr(found, name)  # ctypes keeps what it looked up on the object

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import replace
 
-from grading import scan, verdict, wire
+from grading import verdict, wire
 from grading.child import Spec
 from grading.class_run import ClassRun, Plan, Worker
 from grading.results import Result, StudentResult
@@ -21,6 +21,7 @@ from grading.sandbox import Breach, Sandbox
 from grading.submissions import Submission
 from grading.verdict import failure_label
 from kit import messages
+from kit.autograd import scan
 from kit.check import ExerciseFailure, attempt, check
 from kit.implementation import LearnerError
 from kit.messages import sandbox as said  # the sentences a student reads

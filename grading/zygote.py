@@ -3,7 +3,7 @@
 Started by the grader (grading/isolation.py) as a fresh interpreter, inside bubblewrap's
 namespaces where they are available, with an environment that holds nothing of the
 grader's. It imports torch once, runs a few operations so that torch's lazy set-up is done,
-blocks autograd (grading/autograd_block.py), and then only obeys the grader's commands:
+blocks autograd (kit/autograd/block.py), and then only obeys the grader's commands:
 
 - ("spawn", Spec), with the capture file passed as a descriptor: fork a child
   (grading/child.py), send the grader the other end of the child's socket and its pid;
@@ -27,7 +27,8 @@ import traceback
 
 import torch
 
-from grading import autograd_block, child, landlock, lockdown, processes, wire
+from grading import child, landlock, lockdown, processes, wire
+from kit.autograd import block as autograd_block
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 SWEEPS = 200  # rounds of ending descendants; a fork bomb is bounded by the process limit

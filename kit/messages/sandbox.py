@@ -4,7 +4,8 @@ Three places speak: a student's own process (grading/child.py), about what the c
 (it exited, ran out of memory, used autograd, gave an answer that cannot be sent); the grader's
 handle on that process (grading/sandbox.py), about a limit the code broke or how its process
 died; and the grader (grading/grader.py, grading/student_grader.py), which puts each into the
-sentence the student reads, for an exercise or for the import of a module.
+sentence the student reads, for an exercise or for the import of a module. The learner's own
+run (kit/autograd/learner.py) says the grader's sentences for autograd, then AS_GRADED.
 
 Each sentence is a template, filled with str.format by the place that says it:
 
@@ -54,3 +55,9 @@ IMPORT_STOPPED = "{module}.py: importing it, {text}."  # autograd, out of memory
 # the grader's own failure on a submission: `last`, the last line of its traceback
 GRADER_FAULT = ("The grader failed while grading this submission ({last}). This is not a verdict on the "
                 "code: the instructor should grade it again.")
+
+# ---- in the learner's own run (kit/autograd/learner.py) -----------------------------------------
+
+# after the grader's own sentence for the use (kit/messages/scan.py's refused, USED_AUTOGRAD, IMPORT_STOPPED)
+AS_GRADED = ('Graded (kit grade), this exercise would score 0, status "autograd": the grader finds this use '
+             "the same way, by the same scan of the code and the same block of torch's autograd while it runs.")

@@ -1,4 +1,7 @@
-"""Every sentence the static scan for autograd tells a student (grading/scan/ writes them).
+"""Every sentence the static scan for autograd tells a student (kit/autograd/scan/ writes them).
+
+The grader (`kit grade`) and the learner's own run (kit/autograd/learner.py, which adds
+kit/messages/sandbox.py's AS_GRADED) say the same sentence for the same code.
 
 An exercise the scan refuses reads, for example:
 

@@ -1,4 +1,4 @@
-"""grading/autograd_block.py: every known route to autograd is closed after block(), and every
+"""kit/autograd/block.py: every known route to autograd is closed after block(), and every
 operation a by-hand solution uses still gives the same numbers.
 
 Each case runs in its own process: a child forked from a "zygote" that imported torch and
@@ -95,7 +95,7 @@ def verdict(zygote: Zygote, code: str) -> dict:
 CASE = """
 import json, sys
 import torch, numpy
-from grading import autograd_block as ab
+from kit.autograd import block as ab
 x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)
 {setup}
 ab.block()
@@ -560,7 +560,7 @@ print("VERDICT " + json.dumps(base64.b64encode(pickle.dumps(run_all())).decode()
 
 BLOCKED_FIRST = r'''
 import base64, json, pickle
-from grading import autograd_block as ab
+from kit.autograd import block as ab
 ab.block()
 ''' + LEGIT + r'''
 before = pickle.loads(base64.b64decode(BEFORE))
@@ -616,7 +616,7 @@ from types import SimpleNamespace
 from kit.compare import compare
 from kit.implementation import Implementation
 from kit.registry import CHAPTERS, EXERCISES
-from grading import autograd_block as ab
+from kit.autograd import block as ab
 ab.block()
 ROOT = Path.cwd()
 cases = pickle.loads(base64.b64decode(CASES))
@@ -679,7 +679,7 @@ def test_a_right_answer_still_passes_after_block(solved, label):
 def test_block_refuses_to_run_beside_another_thread(zygote):
     found = verdict(zygote, """
 import json, threading
-from grading import autograd_block as ab
+from kit.autograd import block as ab
 stop = threading.Event()
 other = threading.Thread(target=stop.wait)
 other.start()
@@ -699,7 +699,7 @@ print("VERDICT " + json.dumps({"outcome": outcome, "uses": ab.uses(), "grad": __
 def test_uses_counts_every_closed_route_reached_and_nothing_else(zygote):
     found = verdict(zygote, """
 import json, torch
-from grading import autograd_block as ab
+from kit.autograd import block as ab
 before = ab.uses()
 ab.block()
 counts = [ab.uses()]

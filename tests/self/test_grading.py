@@ -52,7 +52,7 @@ STUDENTS = {
     "hang": (module("while True:\n    pass", RIGHT_NUMERIC), "timeout", "passed"),
     "hang_import": (module(RIGHT_SCALE, RIGHT_NUMERIC, "import time\ntime.sleep(10**6)"), "timeout", "timeout"),
     "abort": (module("os.abort()", RIGHT_NUMERIC), "crashed", "passed"),
-    # ctypes.string_at(0) would be refused first (grading/autograd_block.py): crash by a signal instead
+    # ctypes.string_at(0) would be refused first (kit/autograd/block.py): crash by a signal instead
     "segfault": (module("import faulthandler\nfaulthandler._sigsegv()", RIGHT_NUMERIC), "crashed", "passed"),
     "exit_import": (module(RIGHT_SCALE, RIGHT_NUMERIC, "sys.exit(3)"), "exited", "exited"),
     "exit_call": (module("sys.exit(0)", "os._exit(0)"), "exited", "exited"),

@@ -14,8 +14,9 @@ import pytest
 import torch
 from hypothesis import settings
 
-from grading import cases, generate, rubric, scan, wire
+from grading import cases, generate, rubric, wire
 from grading.submissions import Submission, discover, prepare
+from kit.autograd import scan
 from kit.check import ExerciseFailure, check
 from kit.cli import main
 from kit.implementation import Implementation

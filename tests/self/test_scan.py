@@ -1,4 +1,4 @@
-"""grading/scan.py: a right answer is never flagged, and autograd is found where it is used and
+"""kit/autograd/scan: a right answer is never flagged, and autograd is found where it is used and
 attributed to exactly the exercises whose code reaches it, not to others of the same module.
 
 Submissions are written into tmp_path as curriculum modules and read by scan.scan, as the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grading import scan
+from kit.autograd import scan
 from kit.implementation import Implementation
 from kit.registry import CHAPTERS, EXERCISES
 

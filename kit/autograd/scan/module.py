@@ -12,17 +12,17 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from grading.scan.constants import Constants
-from grading.scan.scopes import Bindings, Scope
-from grading.scan.syntax import FUNCTIONS, assigned_names, first_parameter, running, setattr_on
-from grading.scan.units import Units
-from grading.scan.uses import Uses
-from grading.scan.values import Values
-from grading.scan.walker import Walker
+from kit.autograd.scan.constants import Constants
+from kit.autograd.scan.scopes import Bindings, Scope
+from kit.autograd.scan.syntax import FUNCTIONS, assigned_names, first_parameter, running, setattr_on
+from kit.autograd.scan.units import Units
+from kit.autograd.scan.uses import Uses
+from kit.autograd.scan.values import Values
+from kit.autograd.scan.walker import Walker
 from kit.registry import CHAPTERS
 
 if TYPE_CHECKING:
-    from grading.scan.program import Program
+    from kit.autograd.scan.program import Program
 
 
 class Module(Values, Constants, Units, Walker, Uses):

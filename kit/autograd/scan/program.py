@@ -1,9 +1,9 @@
 """The scan's entry point: read a submission's modules, let taint flow between their units, name the exercises.
 
 `scan(folder)` parses every curriculum module of a submission (never imports it) into one
-`Program`, whose modules (grading/scan/module.py) cut their code into units
-(grading/scan/units.py); a unit that uses autograd, or refers to one that does, is tainted,
-and an exercise whose check runs a tainted unit (grading/scan/entries.py) scores zero, with a
+`Program`, whose modules (kit/autograd/scan/module.py) cut their code into units
+(kit/autograd/scan/units.py); a unit that uses autograd, or refers to one that does, is tainted,
+and an exercise whose check runs a tainted unit (kit/autograd/scan/entries.py) scores zero, with a
 reason a student can follow (kit/messages/scan.py).
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grading.scan.entries import entries
-from grading.scan.module import Module
-from grading.scan.units import Unit
-from grading.scan.values import UNKNOWN, Info
+from kit.autograd.scan.entries import entries
+from kit.autograd.scan.module import Module
+from kit.autograd.scan.units import Unit
+from kit.autograd.scan.values import UNKNOWN, Info
 from kit.messages import scan as messages
 from kit.registry import CHAPTERS, EXERCISES
 

@@ -4,7 +4,7 @@ The grader's child calls `block()` once, before it imports a line of the submiss
 its own uses of threads, ctypes and gc (see "Order"). From then on no route this module knows
 of gives a derivative that torch computed:
 
-    from grading import autograd_block
+    from kit.autograd import block as autograd_block
     autograd_block.block()
     ...
     mark = autograd_block.uses()           # before each call into the submission
@@ -86,12 +86,36 @@ What is closed, and how (one function per mechanism, in the modules named after 
 |                       | os.system, os.exec*, os.posix_spawn, os.spawn*), importing the       |
 |                       | sub-interpreter modules of other Python versions.                    |
 
-Where each lives: grading/autograd_torch.py (seal_grad_mode, close_engine, close_nodes,
-close_bound_methods, close_python_names), grading/autograd_operators.py (close_derivative_ops,
-close_operator_lookup, close_jit), grading/autograd_process.py (close_threads,
-close_subinterpreters, close_new_programs, forbid_exec, install_hook), grading/autograd_sweep.py
-(replace_everywhere, LEFT); what they put in place refuses through grading/autograd_refusal.py.
+Where each lives: kit/autograd/routes.py (seal_grad_mode, close_engine, close_nodes,
+close_bound_methods, close_python_names), kit/autograd/operators.py (close_derivative_ops,
+close_operator_lookup, close_jit), kit/autograd/process.py (close_threads,
+close_subinterpreters, close_new_programs, forbid_exec, install_hook), kit/autograd/sweep.py
+(replace_everywhere, LEFT); what they put in place refuses through kit/autograd/refusal.py.
 All of them are sent to a student's process as sources (grading/isolation.py: CHILD_MODULES).
+
+The learner's gate. The learner's own run checks autograd as the grader does, with the same
+mechanisms (kit/autograd/learner.py), but torch.autograd must keep working there for the kit's
+own references, between two calls into the learner's code. `install_gate()` runs every
+mechanism of the table with a `Gate` (kit/autograd/refusal.py): each stand-in refuses only
+while the calling thread is inside `learner_code()`, and calls the original otherwise; the
+originals stay, in the gate, which the sweep leaves alone. What differs from `block()`:
+- grad mode and forward-grad mode are switched off on entering learner_code() and put back on
+  leaving it, in the thread that entered (the setters refuse True in between);
+- the derivative operators keep their kernels (the kit's backward passes run them): a refusing
+  kernel sits at one key above every other (operators.GATE_KEY), which learner_code() adds to
+  the thread's dispatch keys, and OpOverload.redispatch and decompose, which name a lower key
+  themselves, refuse a derivative operator. Lower still (an OpOverload's _op_dk, its
+  _handle.redispatch_boxed, both private) nothing refuses in a learner's run;
+- torch.ops look-ups keep their originals, refusing TorchScript's derivative operators first;
+- no Landlock (it cannot be undone), and the hook lets a debugger's tracer be set
+  (process.LEARNER_ALLOWED: breakpoint() works in an exercise, as the README says; the
+  grader's zygote makes breakpoint() do nothing, grading/zygote.py);
+- block() refuses to run after install_gate() (the gate keeps every original alive).
+A thread started by the learner's code is refused, as in a grading child; the kit's own threads
+(the time limit's watchdog, kit/implementation.py) start outside learner_code(). The count
+(`uses()`) is the same hook's. tests/self/test_learner_autograd.py runs every route and every
+by-hand operation of tests/self/test_autograd_block.py inside learner_code(), and names the
+differences above that a route shows.
 
 Reloading torch's Python modules (importlib.reload, deleting them from sys.modules) only runs
 their source again, which calls into the closed C functions, types and kernels: it gives back
@@ -107,7 +131,7 @@ What remains open (blocking inside a CPython process cannot be airtight):
   engine's run_backward, or rebuild a function object for an original. ctypes cannot be
   unloaded (torch imports it). Closing this needs a submission that never shares a process
   with torch's autograd code paths, or seccomp, or a source scan that refuses ctypes
-  (grading/scan.py): tests/self/test_autograd_block.py shows the union read working.
+  (kit/autograd/scan): tests/self/test_autograd_block.py shows the union read working.
 - A compiled extension module shipped in the submission folder runs arbitrary C code when
   imported (the same power as ctypes). `_imp.create_dynamic` stays open, as legitimate lazy
   imports need it; it can also make a fresh instance of a multi-phase C module, such as
@@ -118,7 +142,7 @@ What remains open (blocking inside a CPython process cannot be airtight):
   read rules: execve is not needed once the child runs.)
 - `importlib.import_module` raises no "import" audit event, so REFUSED_IMPORTS only stops
   import statements (the modules of this Python version are closed by SUBINTERPRETERS; both
-  tables are grading/autograd_process.py's).
+  tables are kit/autograd/process.py's).
 - functorch's C++ layer stack (torch._C._functorch) was not examined beyond its Python API: a
   grad layer restores a remembered grad mode when it hands an operation down. A graph made
   that way could still not be evaluated (engine, nodes, kernels, forward AD are closed).
@@ -150,21 +174,23 @@ torch.func.vmap, a custom torch.autograd.Function's forward.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 
-from grading.autograd_operators import close_derivative_ops, close_jit, close_operator_lookup
-from grading.autograd_process import close_new_programs, close_subinterpreters, close_threads, forbid_exec, install_hook
-from grading.autograd_refusal import EVENT, USES_EVENT, AutogradBlocked  # noqa: F401  (this module's API)
-from grading.autograd_refusal import audit as _audit  # the original sys.audit, read by uses()
-from grading.autograd_sweep import LEFT, replace_everywhere  # noqa: F401  (LEFT: this module's API)
-from grading.autograd_torch import close_bound_methods, close_engine, close_nodes, close_python_names, seal_grad_mode
+from kit.autograd.operators import GATE_KEY, close_derivative_ops, close_jit, close_operator_lookup
+from kit.autograd.process import close_new_programs, close_subinterpreters, close_threads, forbid_exec, install_hook
+from kit.autograd.refusal import EVENT, USES_EVENT, AutogradBlocked, Gate, Swaps  # noqa: F401  (the API: EVENT...)
+from kit.autograd.refusal import audit as _audit  # the original sys.audit, read by uses()
+from kit.autograd.routes import close_bound_methods, close_engine, close_nodes, close_python_names, seal_grad_mode
+from kit.autograd.sweep import LEFT, replace_everywhere  # noqa: F401  (LEFT: this module's API)
 
 _blocked_already = False
 EXEC_FORBIDDEN: bool | None = None  # after block(): whether Landlock now refuses every execve
+_gate: Gate | None = None  # the learner's gate, once install_gate() has put it in place
 
 
 def uses() -> int:
-    """How many times a closed route was reached since block(); 0 before it. Never decreases."""
+    """How many times a closed route was reached since block() or install_gate(); 0 before. Never decreases."""
     box: list[int] = []
     _audit(USES_EVENT, box)
     return box[0] if box else 0
@@ -172,6 +198,40 @@ def uses() -> int:
 
 def used_since(mark: int) -> bool:
     return uses() != mark
+
+
+def blocked_for_good() -> bool:
+    """Whether block() has run in this process (a grading child): then nothing is gated, all is closed."""
+    return _blocked_already
+
+
+def _imports():
+    import torch
+    import torch._decomp  # noqa: F401  (its tables are emptied below; importing later would refill them)
+    import torch.autograd.forward_ad
+    import torch.autograd.functional
+    import torch.autograd.graph
+    import torch.func
+    import torch.nn.grad
+    return torch
+
+
+def _close(torch, swaps: Swaps) -> None:
+    """Every mechanism of the table, in order, then the sweep: for good, or under `swaps.gate`."""
+    close_threads(swaps)
+    close_subinterpreters(swaps)
+    seal_grad_mode(torch, swaps)
+    close_engine(torch, swaps)
+    close_nodes(torch, swaps)
+    close_new_programs(swaps)
+    close_bound_methods(swaps)
+    close_derivative_ops(torch, swaps)
+    close_operator_lookup(torch, swaps)
+    close_jit(torch, swaps)
+    close_python_names(torch, swaps)
+    keep = frozenset(swaps.gate.holders()) if swaps.gate is not None else frozenset()
+    replace_everywhere(swaps, keep=keep)
+    swaps.clear()  # the last references to the originals (but the gate's): now they are freed
 
 
 def block() -> None:
@@ -182,29 +242,62 @@ def block() -> None:
     if threading.active_count() > 1:
         raise RuntimeError("autograd_block.block() must run while this is the only thread: grad mode is "
                            "per thread, and another thread's cannot be switched off from here")
-    import torch
-    import torch._decomp  # noqa: F401  (its tables are emptied below; importing later would refill them)
-    import torch.autograd.forward_ad
-    import torch.autograd.functional
-    import torch.autograd.graph
-    import torch.func
-    import torch.nn.grad
-
-    swaps: dict[int, tuple[object, object]] = {}  # id(original) -> (original, stand-in)
-    close_threads(swaps)
-    close_subinterpreters(swaps)
-    seal_grad_mode(torch, swaps)
-    close_engine(torch, swaps)
-    close_nodes(torch)
-    close_new_programs(swaps)
-    close_bound_methods(swaps)
-    close_derivative_ops(torch, swaps)
-    close_operator_lookup(torch, swaps)
-    close_jit(torch, swaps)
-    close_python_names(torch, swaps)
-    replace_everywhere(swaps)
-    swaps.clear()  # the last references to the originals: now they are freed
+    if _gate is not None:
+        raise RuntimeError("block() after install_gate(): the gate keeps every original, so nothing would be "
+                           "closed for good")
+    _close(_imports(), Swaps())
     global EXEC_FORBIDDEN
     EXEC_FORBIDDEN = forbid_exec()
     install_hook()
     _blocked_already = True
+
+
+def install_gate() -> Gate:
+    """The learner's gate: the same mechanisms as block(), whose stand-ins refuse only inside
+    `learner_code()` (in the thread that entered it) and call the originals everywhere else.
+    Once per process (about as long as block()); later calls return the gate in place."""
+    global _gate
+    if _gate is None:
+        if _blocked_already:
+            raise RuntimeError("install_gate() after block(): everything is closed already")
+        torch = _imports()
+        gate = Gate()
+        gate.setters += [torch._C._set_grad_enabled, torch._C._set_fwd_grad_enabled]  # the originals, kept
+        _close(torch, Swaps(gate))
+        install_hook(gate)
+        _gate = gate
+    return _gate
+
+
+@contextlib.contextmanager
+def learner_code():
+    """While learner code runs: the thread's grad mode and forward-grad mode off (and what would
+    switch them on refusing), the derivative operators refused at GATE_KEY, every gated
+    stand-in refusing, the hook refusing what it refuses for the grader (but a debugger).
+    Re-entrant (an import inside a call); the outermost exit puts the thread's modes back."""
+    gate = install_gate()
+    local = gate.local
+    depth = getattr(local, "depth", 0)
+    if depth:
+        local.depth = depth + 1
+        try:
+            yield gate
+        finally:
+            local.depth -= 1
+        return
+    import torch
+    key = getattr(torch._C.DispatchKey, GATE_KEY)
+    grad, forward, included = (torch.is_grad_enabled(), torch._C._is_fwd_grad_enabled(),
+                               torch._C._dispatch_tls_is_dispatch_key_included(key))
+    set_grad, set_forward = gate.setters
+    set_grad(False)
+    set_forward(False)
+    torch._C._dispatch_tls_set_dispatch_key_included(key, True)
+    local.depth = 1
+    try:
+        yield gate
+    finally:
+        local.depth = 0
+        torch._C._dispatch_tls_set_dispatch_key_included(key, included)
+        set_forward(forward)
+        set_grad(grad)

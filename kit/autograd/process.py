@@ -1,9 +1,11 @@
 """Closing what the process offers around the autograd block: threads, sub-interpreters, new programs; the hook.
 
-Part of grading/autograd_block.py (the rows close_threads, close_subinterpreters, forbid_exec and
+Part of kit/autograd/block.py (the rows close_threads, close_subinterpreters, forbid_exec and
 install_hook of its table). A new thread would start with grad mode on, a sub-interpreter or a
 new program would run without the block; the audit hook counts every closed route and refuses
 what would undo the rest (walking the heap, tracers, ctypes' look-ups, starting programs).
+Under the learner's gate (kit/autograd/refusal.py: Gate) the same stand-ins and the same hook
+refuse only while learner code runs, and forbid_exec is not used (it cannot be undone).
 Imports only the standard library: a student's process loads it from its source
 (grading/isolation.py: CHILD_MODULES).
 """
@@ -14,7 +16,7 @@ import importlib
 import os
 import sys
 
-from grading.autograd_refusal import EVENT, USES_EVENT, AutogradBlocked, message, refusing, swap
+from kit.autograd.refusal import EVENT, USES_EVENT, AutogradBlocked, Gate, Swaps, message, refusing, swap
 
 # audit events refused after block(): event -> why
 REFUSED_EVENTS = {
@@ -42,6 +44,9 @@ REFUSED_EVENTS = {
 # a sub-interpreter runs without this audit hook: these modules are imported, and their functions
 # that start one closed (in their init-time dict copy too, so a fresh instance has them closed)
 SUBINTERPRETERS = (("_xxsubinterpreters", ("create", "run_string")), ("_testcapi", ("run_in_subinterp",)))
+# what the learner's gate lets learner code do all the same: a debugger (breakpoint(), pdb, an IDE's)
+# sets a tracer, and the README promises breakpoint() inside an exercise; the grader refuses it
+LEARNER_ALLOWED = frozenset({"sys.settrace", "sys.setprofile"})
 # modules whose import statement is refused (those of other Python versions, with the same powers)
 REFUSED_IMPORTS = frozenset({"_xxsubinterpreters", "_xxinterpchannels", "_interpreters", "_interpchannels",
                              "_testcapi", "_testinternalcapi", "_testmultiphase", "_testsinglephase"})
@@ -49,7 +54,7 @@ REFUSED_IMPORTS = frozenset({"_xxsubinterpreters", "_xxinterpchannels", "_interp
 
 # ---- threads ------------------------------------------------------------------------------------------
 
-def close_threads(swaps) -> None:
+def close_threads(swaps: Swaps) -> None:
     for name in sys.builtin_module_names:  # later imports of these never need _imp.create_builtin
         importlib.import_module(name)
     import _imp
@@ -59,14 +64,14 @@ def close_threads(swaps) -> None:
     swap(swaps, _imp, "create_builtin", refusing("_imp.create_builtin (a fresh _thread module)"))
 
 
-def close_new_programs(swaps) -> None:
+def close_new_programs(swaps: Swaps) -> None:
     """subprocess and os raise audit events (refused by the hook); this one does not. The kernel
     closes execve itself in forbid_exec."""
     import _posixsubprocess
     swap(swaps, _posixsubprocess, "fork_exec", refusing("_posixsubprocess.fork_exec (a fresh Python)"))
 
 
-def close_subinterpreters(swaps) -> None:
+def close_subinterpreters(swaps: Swaps) -> None:
     for module_name, names in SUBINTERPRETERS:
         try:
             module = importlib.import_module(module_name)
@@ -106,14 +111,21 @@ def forbid_exec() -> bool:
 
 # ---- the audit hook ---------------------------------------------------------------------------------------
 
-def install_hook() -> None:
+def install_hook(gate: Gate | None = None) -> None:
     """The hook counts every closed route and refuses REFUSED_EVENTS. It cannot be removed, and
     it reads nothing a submission can change: what it needs is bound here, in its closure, and
     no Python object leads to the hook itself (gc is what could, and gc is refused). A traceback
     through it shows its frame, whose variables can be read there but not changed (that takes a
-    tracer, and tracers are refused); it holds no original."""
+    tracer, and tracers are refused); it holds no original.
+
+    Under the learner's `gate` it refuses REFUSED_EVENTS (but LEARNER_ALLOWED) only while learner
+    code runs in the thread that raises them; the closed routes' own event is only ever raised
+    there."""
     count = 0
     refused, refused_imports = dict(REFUSED_EVENTS), REFUSED_IMPORTS
+    if gate is not None:
+        refused = {event: why for event, why in refused.items() if event not in LEARNER_ALLOWED}
+    local = gate.local if gate is not None else None
     error, words = AutogradBlocked, message
     my_event, uses_event = EVENT, USES_EVENT
 
@@ -129,6 +141,8 @@ def install_hook() -> None:
             if len(args) == 1 and type(args[0]) is list:
                 list.append(args[0], count)
             return
+        if local is not None and not getattr(local, "depth", 0):
+            return  # the learner's gate, outside learner code: nothing is refused
         why = refused.get(event)
         if why is None and event == "import" and args and type(args[0]) is str and args[0] in refused_imports:
             why = f"importing {args[0]} (a sub-interpreter runs without the block)"

@@ -1,8 +1,8 @@
 """Judging one node of code: whether it uses autograd, by torch's names or on any value.
 
-`Uses` is the part of grading/scan/module.py's `Module` that decides, for a name, an attribute,
-a subscript, a call or an assignment met by the walk (grading/scan/walker.py), whether it is
-use: torch's names judged whole with the call that uses them (grading/scan/banned.py), the
+`Uses` is the part of kit/autograd/scan/module.py's `Module` that decides, for a name, an attribute,
+a subscript, a call or an assignment met by the walk (kit/autograd/scan/walker.py), whether it is
+use: torch's names judged whole with the call that uses them (kit/autograd/scan/banned.py), the
 attributes only autograd has on values that may be tensors, the strings given to getattr,
 __import__ and the like, and `requires_grad=` given anything but False.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import ast
 
-from grading.scan.banned import BANNED_ATTRIBUTES, READERS, banned_module, path_use
-from grading.scan.syntax import source
-from grading.scan.units import Context
-from grading.scan.values import Info
+from kit.autograd.scan.banned import BANNED_ATTRIBUTES, READERS, banned_module, path_use
+from kit.autograd.scan.syntax import source
+from kit.autograd.scan.units import Context
+from kit.autograd.scan.values import Info
 from kit.messages import scan as messages
 
 
 class Uses:
-    """Mixin of `Module`: reads what its values, constants and own names tell (grading/scan/module.py)."""
+    """Mixin of `Module`: reads what its values, constants and own names tell (kit/autograd/scan/module.py)."""
 
     def _root(self, node: ast.AST) -> ast.AST:
         """The name an access starts from: `ag` of `ag.grad`, `getattr(ag, "grad")`, `vars(ag)["grad"]`."""

@@ -1,6 +1,6 @@
 """The constants an expression may spell: its strings (built from pieces too), its ints, whether it is False.
 
-`Constants` is the part of grading/scan/module.py's `Module` that evaluates what it can
+`Constants` is the part of kit/autograd/scan/module.py's `Module` that evaluates what it can
 without running anything: `"auto" + "grad"`, f-strings, `"".join(...)`, `chr(95)`, a variable,
 a loop over constants; and whether `requires_grad=` is given a value that is always False.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ast
 
-from grading.scan.scopes import Scope
-from grading.scan.values import DEPTH
+from kit.autograd.scan.scopes import Scope
+from kit.autograd.scan.values import DEPTH
 from kit.registry import EXERCISES
 
 MAX_STRINGS = 16  # alternatives a string expression may have before the scan stops guessing
@@ -17,7 +17,7 @@ MAX_TEXT = 20_000  # longest string the scan builds or reads as code
 
 
 class Constants:
-    """Mixin of `Module`: reads its bindings, memo, program and loads (grading/scan/module.py)."""
+    """Mixin of `Module`: reads its bindings, memo, program and loads (kit/autograd/scan/module.py)."""
 
     def strings(self, node: ast.AST, scope: Scope, env: dict | None = None, depth: int = 0) -> frozenset | None:
         """Every string `node` may evaluate to, when the scan can tell (a few at most); else None."""

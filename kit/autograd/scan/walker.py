@@ -1,23 +1,23 @@
 """Walking a unit's code: the scopes it enters, the names it refers to, and each node given to judge.
 
-`Walker` is the part of grading/scan/module.py's `Module` that goes through the code of one
-unit (grading/scan/units.py) in its scopes, skipping what never runs (annotations, the body of
+`Walker` is the part of kit/autograd/scan/module.py's `Module` that goes through the code of one
+unit (kit/autograd/scan/units.py) in its scopes, skipping what never runs (annotations, the body of
 `if __name__ == "__main__":`), reading code given to eval/exec/compile like the rest, and
-recording the units each name refers to; whether a node uses autograd is grading/scan/uses.py's.
+recording the units each name refers to; whether a node uses autograd is kit/autograd/scan/uses.py's.
 """
 from __future__ import annotations
 
 import ast
 from dataclasses import replace
 
-from grading.scan.syntax import COMPREHENSIONS, FUNCTIONS, never_on_import, source
-from grading.scan.units import Context, Unit, Use
+from kit.autograd.scan.syntax import COMPREHENSIONS, FUNCTIONS, never_on_import, source
+from kit.autograd.scan.units import Context, Unit, Use
 from kit.messages import scan as messages
 from kit.registry import CHAPTERS
 
 
 class Walker:
-    """Mixin of `Module`: reads its bindings and the state `units()` keeps (grading/scan/units.py)."""
+    """Mixin of `Module`: reads its bindings and the state `units()` keeps (kit/autograd/scan/units.py)."""
 
     def _walk(self, node: ast.AST, ctx: Context, parent: ast.AST | None) -> None:
         """Judge `node` and the code under it that runs, each in its scope; `parent` is its parent."""

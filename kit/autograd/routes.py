@@ -1,8 +1,8 @@
 """Closing torch's own ways to a derivative: grad mode, the engine, grad_fn nodes and the named entry points.
 
-Part of grading/autograd_block.py (the rows seal_grad_mode, close_engine, close_nodes,
+Part of kit/autograd/block.py (the rows seal_grad_mode, close_engine, close_nodes,
 close_bound_methods and close_python_names of its table). Each function gets torch as an
-argument and puts refusing stand-ins in place (grading/autograd_refusal.py: swap). Imports only
+argument and puts refusing stand-ins in place (kit/autograd/refusal.py: swap). Imports only
 the standard library (and the torch it is given): a student's process loads it from its
 source (grading/isolation.py: CHILD_MODULES).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from grading.autograd_refusal import refuse, refusing, swap
+from kit.autograd.refusal import Swaps, refuse, refusing, stand_in, swap
 
 # (module, attribute names): Python entry points, replaced by name (the other mechanisms close
 # what they reach anyway; by name, the message says what was called)
@@ -67,9 +67,10 @@ def _inference_mode(mode):
     refuse("torch._C._InferenceMode(False)")  # it switches grad mode and forward-grad mode on
 
 
-def seal_grad_mode(torch, swaps) -> None:
-    torch._C._set_grad_enabled(False)
-    torch._C._set_fwd_grad_enabled(False)  # forward AD reads no tangent while this is off
+def seal_grad_mode(torch, swaps: Swaps) -> None:
+    if swaps.gate is None:  # (the learner's gate switches both off while learner code runs: block.learner_code)
+        torch._C._set_grad_enabled(False)
+        torch._C._set_fwd_grad_enabled(False)  # forward AD reads no tangent while this is off
     for name in OFF_ONLY:
         swap(swaps, torch._C, name, _off_only(f"torch._C.{name}"))
     swap(swaps, torch._C, "_InferenceMode", _inference_mode)
@@ -82,21 +83,21 @@ def seal_grad_mode(torch, swaps) -> None:
 CLOSED_METHODS: dict[type, set[str]] = {}  # C types whose methods were replaced: for bound copies
 
 
-def close_engine(torch, swaps) -> None:
+def close_engine(torch, swaps: Swaps) -> None:
     engine = type(torch.autograd.variable.Variable._execution_engine)  # torch._C._ImperativeEngine
     for name in ("run_backward", "queue_callback"):
         swap(swaps, engine, name, refusing(f"the autograd engine's {name}"))
         CLOSED_METHODS.setdefault(engine, set()).add(name)
 
 
-def close_nodes(torch) -> None:
+def close_nodes(torch, swaps: Swaps) -> None:
     for name, node in vars(torch._C._functions).items():
-        if isinstance(node, type) and "__call__" in vars(node):  # (not swept: 663 slot wrappers
-            swap(None, node, "__call__", refusing(f"calling a grad_fn node ({name})"))  # no one holds)
+        if isinstance(node, type) and "__call__" in vars(node):  # (not swept: 663 slot wrappers no one holds)
+            swap(swaps, node, "__call__", refusing(f"calling a grad_fn node ({name})"), sweep=False)
             CLOSED_METHODS.setdefault(node, set()).add("__call__")
 
 
-def close_bound_methods(swaps) -> None:
+def close_bound_methods(swaps: Swaps) -> None:
     """A method taken from an instance before block() (engine.run_backward, node.__call__) is a
     separate C object that calls the C function directly: each one found is replaced too."""
     bound_kinds = (type(len), type((0).__add__))  # builtin method, method-wrapper
@@ -104,12 +105,13 @@ def close_bound_methods(swaps) -> None:
         if type(method) in bound_kinds:
             closed = CLOSED_METHODS.get(type(getattr(method, "__self__", None)))
             if closed and method.__name__ in closed:
-                swaps[id(method)] = (method, refusing(f"a saved {type(method.__self__).__name__}.{method.__name__}"))
+                closed_copy = refusing(f"a saved {type(method.__self__).__name__}.{method.__name__}")
+                swaps[id(method)] = (method, stand_in(swaps, method, closed_copy))
 
 
 # ---- the Python entry points ------------------------------------------------------------------------
 
-def close_python_names(torch, swaps) -> None:
+def close_python_names(torch, swaps: Swaps) -> None:
     swap(swaps, torch.Tensor, "backward", refusing("Tensor.backward"))
     for module_name, names in PYTHON_NAMES:
         module = sys.modules.get(module_name)

@@ -2,13 +2,13 @@
 
 `Bindings(tree)` records, for the module and every function, lambda, class and comprehension in
 it, each binding of each name (the records are listed in `Scope`); `lookup` finds the scope
-whose binding a name in code reads. What a binding's value may be is grading/scan/values.py's.
+whose binding a name in code reads. What a binding's value may be is kit/autograd/scan/values.py's.
 """
 from __future__ import annotations
 
 import ast
 
-from grading.scan.syntax import COMPREHENSIONS, FUNCTIONS
+from kit.autograd.scan.syntax import COMPREHENSIONS, FUNCTIONS
 
 
 class Scope:

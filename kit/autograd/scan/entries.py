@@ -24,7 +24,7 @@ OWNED_METHODS = frozenset(itertools.chain(GRAPH_METHODS, *OPERATION_METHODS.valu
 def entries(exercise, units: dict, classes: dict) -> list[tuple[str, str]]:
     """The keys of the units `exercise`'s check runs first, the module's top level the first of them.
 
-    `units` and `classes` are the program's (grading/scan/program.py): {key: unit} and
+    `units` and `classes` are the program's (kit/autograd/scan/program.py): {key: unit} and
     {class unit: (its core unit, {member: unit})}."""
     module = exercise.module
     found = [(module, "<module>")]

@@ -1,9 +1,15 @@
 """Closing the operators that compute a derivative: dispatcher kernels, torch.ops look-ups and TorchScript.
 
-Part of grading/autograd_block.py (the rows close_derivative_ops, close_operator_lookup and
+Part of kit/autograd/block.py (the rows close_derivative_ops, close_operator_lookup and
 close_jit of its table). Each function gets torch as an argument and puts refusing stand-ins
-in place (grading/autograd_refusal.py: swap). Imports only the standard library (and the torch
+in place (kit/autograd/refusal.py: swap). Imports only the standard library (and the torch
 it is given): a student's process loads it from its source (grading/isolation.py: CHILD_MODULES).
+
+Under the learner's gate the kernels are not replaced (the kit's own backward passes call them):
+the refusing kernels sit at one dispatch key, GATE_KEY, which the gate adds to the calling
+thread's dispatch keys only while learner code runs (block.learner_code), and the two Python
+calls that name a lower key themselves (OpOverload.redispatch, decompose) refuse a derivative
+operator there. torch.ops look-ups keep their originals (close_operator_lookup).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import re
 import sys
 import warnings
 
-from grading.autograd_refusal import refuse, refusing, swap
+from kit.autograd.refusal import Swaps, guard, refuse, refusing, swap
 
 # TorchScript: compiling, tracing, loading or interpreting a graph runs ops without Python
 JIT = ("CompilationUnit", "parse_ir", "import_ir_module", "import_ir_module_from_buffer",
@@ -54,10 +60,14 @@ def is_derivative_op(qualified: str) -> bool:
 
 
 KERNEL_LINE = re.compile(r"^(\w+)(?:\[alias\])?: registered at", re.M)
+# the learner's gate: a key above every other that eager torch never includes (only torch.export's
+# pre-dispatch tracing does), whose fallback passes every operator on to the keys below it
+GATE_KEY = "PreDispatch"
 
 
-def close_derivative_ops(torch, swaps) -> None:
-    """A refusing kernel for every derivative operator, at every key it has a kernel for.
+def close_derivative_ops(torch, swaps: Swaps) -> None:
+    """A refusing kernel for every derivative operator, at every key it has a kernel for (under
+    the learner's gate: at GATE_KEY alone).
 
     The registrations live as long as the library handle; the handle is deliberately leaked
     (one reference that nothing will ever drop), so that no Python object can undo them."""
@@ -72,9 +82,12 @@ def close_derivative_ops(torch, swaps) -> None:
         namespace, op = name.split("::", 1)
         if namespace not in libraries:
             libraries[namespace] = torch._C._dispatch_library("IMPL", namespace, "", "autograd_block", 0)
-        keys = set(KERNEL_LINE.findall(torch._C._dispatch_dump(name))) | {"Autograd", "CPU"}
-        keys &= set(torch._C.DispatchKey.__members__)  # the dump has other lines ("debug: ...")
-        keys.discard("Tracer")  # a fallthrough: the call goes on to the keys below it
+        if swaps.gate is None:
+            keys = set(KERNEL_LINE.findall(torch._C._dispatch_dump(name))) | {"Autograd", "CPU"}
+            keys &= set(torch._C.DispatchKey.__members__)  # the dump has other lines ("debug: ...")
+            keys.discard("Tracer")  # a fallthrough: the call goes on to the keys below it
+        else:
+            keys = {GATE_KEY}
         kernel = refusing(f"torch.ops.{namespace}.{op}")
         with warnings.catch_warnings():  # "Overriding a previously registered kernel": on purpose
             warnings.simplefilter("ignore")
@@ -98,6 +111,9 @@ def close_derivative_ops(torch, swaps) -> None:
                         swap(swaps, op, attribute, refusing(f"torch.ops.{qualified.replace('::', '.')}"))
                 if isinstance(op, OpOverload):
                     op.py_kernels.clear()  # Python kernels (decompositions) for the Python dispatcher
+    if swaps.gate is not None:  # below GATE_KEY by name: what the kernels at every key refuse for block()
+        for name in ("redispatch", "decompose"):
+            guard(swaps, OpOverload, name, _derivative_refused(name))
 
     # torch._decomp's tables of Python decompositions, and the functions themselves
     import torch._decomp
@@ -112,7 +128,15 @@ def close_derivative_ops(torch, swaps) -> None:
                 swap(swaps, module, attribute, refusing(f"{module_name}.{attribute}"))
 
 
-def close_operator_lookup(torch, swaps) -> None:
+def _derivative_refused(method: str):
+    """A check for OpOverload.<method>(self, ...): it refuses when the operator computes a derivative."""
+    def check(op, *args, **kwargs):
+        if is_derivative_op(str(getattr(op, "_name", ""))):
+            refuse(f"OpOverload.{method} of torch.ops.{op._name.replace('::', '.')}")
+    return check
+
+
+def close_operator_lookup(torch, swaps: Swaps) -> None:
     """torch.ops.<ns>.<name> looks operators up by name with two C functions, which also find
     TorchScript's own operators (aten::grad, aten::backward, aten::set_grad_enabled: they run the
     engine or switch grad mode without the dispatcher). Both are replaced by:
@@ -123,10 +147,23 @@ def close_operator_lookup(torch, swaps) -> None:
       handle, which reaches dispatcher kernels only (and every derivative one refuses).
     TorchScript's derivative operators are refused; any other name is not found. (Dispatcher
     derivative operators are found: torch names them in tables when its modules are imported,
-    and calling one reaches the refusing kernels of close_derivative_ops.)"""
+    and calling one reaches the refusing kernels of close_derivative_ops.)
+
+    Under the learner's gate the originals stay, and look up as ever after the same refusal."""
     schemas = torch._C._jit_get_all_schemas()
     dispatched = {n.split(".", 1)[0] for n in torch._C._dispatch_get_all_op_names()}
     refused = frozenset(s.name for s in schemas if is_derivative_op(s.name) and s.name not in dispatched)
+
+    def checked(qualified_name, overload_name="") -> None:
+        if type(qualified_name) is not str or type(overload_name) is not str:
+            raise TypeError("operator names are str")
+        if qualified_name in refused:
+            refuse(f"torch.ops look-up of TorchScript's {qualified_name}")
+
+    if swaps.gate is not None:
+        guard(swaps, torch._C, "_jit_get_operation", checked)
+        guard(swaps, torch._C, "_get_operation_overload", checked)
+        return
     operations = {}
     for name in {s.name for s in schemas} | dispatched:
         if name not in refused:
@@ -150,12 +187,6 @@ def close_operator_lookup(torch, swaps) -> None:
         call = functools.partial(call_boxed, handle)
         return call, lambda key, *args, **kwargs: handle.redispatch_boxed(key_set(key), *args, **kwargs)
 
-    def checked(qualified_name, overload_name="") -> None:
-        if type(qualified_name) is not str or type(overload_name) is not str:
-            raise TypeError("operator names are str")
-        if qualified_name in refused:
-            refuse(f"torch.ops look-up of TorchScript's {qualified_name}")
-
     def _jit_get_operation(qualified_name):
         checked(qualified_name)
         found = operations.get(qualified_name)
@@ -176,7 +207,7 @@ def close_operator_lookup(torch, swaps) -> None:
     swap(swaps, torch._C, "_get_operation_overload", _get_operation_overload)
 
 
-def close_jit(torch, swaps) -> None:
+def close_jit(torch, swaps: Swaps) -> None:
     for type_name, methods in JIT_METHODS:
         cls = getattr(torch._C, type_name, None)
         for method in methods if isinstance(cls, type) else ():

@@ -2,9 +2,11 @@
 
 The curriculum forbids autograd: `.backward()`, `torch.autograd`, `torch.func`, `requires_grad`
 graphs. `scan(folder)` reads (never imports) every curriculum module of a submission and
-returns, for each exercise whose code uses autograd, the reason with its line. It must never
-flag code that does not use autograd: what it misses is still stopped at run time, where the
-sandbox replaces autograd's entry points with ones that raise (grading/sandbox.py).
+returns, for each exercise whose code uses autograd, the reason with its line. The grader
+(grading/student_grader.py) and the learner's own run (kit/autograd/learner.py) call it alike.
+It must never flag code that does not use autograd: what it misses is still stopped at run
+time, where the block replaces autograd's entry points with ones that raise
+(kit/autograd/block.py).
 
 What counts as use. Names are resolved as Python resolves them (parameters and local variables
 shadow module names; `T = torch`, `import torch.autograd as ag`, `from torch import *`,
@@ -78,10 +80,10 @@ The sentences a student reads are kit/messages/scan.py's.
 """
 from __future__ import annotations
 
-from grading.scan.entries import GRAPH_METHODS, OPERATION_METHODS
-from grading.scan.module import Module as _Module
-from grading.scan.program import Program as _Program
-from grading.scan.program import scan
+from kit.autograd.scan.entries import GRAPH_METHODS, OPERATION_METHODS
+from kit.autograd.scan.module import Module as _Module
+from kit.autograd.scan.program import Program as _Program
+from kit.autograd.scan.program import scan
 
 # the grader calls scan; the self-tests also read the chapter 7 tables and reach into the parts
 __all__ = ["GRAPH_METHODS", "OPERATION_METHODS", "_Module", "_Program", "scan"]

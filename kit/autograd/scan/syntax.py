@@ -1,6 +1,6 @@
 """Questions about Python's syntax tree that know nothing of torch: what never runs, what a target binds.
 
-Shared by the scopes, the units and the walker of grading/scan/."""
+Shared by the scopes, the units and the walker of kit/autograd/scan/."""
 from __future__ import annotations
 
 import ast

@@ -1,18 +1,18 @@
 """What an expression may evaluate to (`Info`), found by following names, attributes and imports.
 
-`Values` is the part of grading/scan/module.py's `Module` that answers it: a name by its
-bindings (grading/scan/scopes.py), across the submission's modules through the program, and
+`Values` is the part of kit/autograd/scan/module.py's `Module` that answers it: a name by its
+bindings (kit/autograd/scan/scopes.py), across the submission's modules through the program, and
 the dynamic spellings of an attribute or a module (getattr, vars, __import__, sys.modules,
-globals()) through the strings they are given (grading/scan/constants.py).
+globals()) through the strings they are given (kit/autograd/scan/constants.py).
 """
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
 
-from grading.scan.banned import BUILTINS, TORCH_ROOTS
-from grading.scan.scopes import Scope
-from grading.scan.syntax import mentions_tensor
+from kit.autograd.scan.banned import BUILTINS, TORCH_ROOTS
+from kit.autograd.scan.scopes import Scope
+from kit.autograd.scan.syntax import mentions_tensor
 from kit.registry import CHAPTERS
 
 DEPTH = 40  # how deep the scan follows names and expressions
@@ -52,7 +52,7 @@ LEARNER = Info(learner=True)
 
 
 class Values:
-    """Mixin of `Module`: reads its bindings, memo and program (grading/scan/module.py)."""
+    """Mixin of `Module`: reads its bindings, memo and program (kit/autograd/scan/module.py)."""
 
     def name_info(self, name: str, scope: Scope, depth: int) -> Info:
         """What `name`, read by code in `scope`, may be: the union over its bindings."""
@@ -85,7 +85,7 @@ class Values:
         return UNKNOWN if result.empty else result
 
     def _record_info(self, record: tuple, depth: int) -> Info:
-        """What one binding (a record of grading/scan/scopes.py's `Scope`) gives its name."""
+        """What one binding (a record of kit/autograd/scan/scopes.py's `Scope`) gives its name."""
         kind = record[0]
         if kind == "value":
             return self.info(record[1], record[2], depth)

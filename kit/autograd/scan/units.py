@@ -3,7 +3,7 @@
 A unit is what taint is counted on (see the package's docstring): `Units` walks the module's
 statements in order, as the import runs them, and gives each statement's uses and references
 to the names it binds or changes, else to the module's top-level code. The walk itself, that
-finds the uses, is grading/scan/walker.py's.
+finds the uses, is kit/autograd/scan/walker.py's.
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from grading.scan.banned import path_use
-from grading.scan.entries import OWNED_METHODS
-from grading.scan.scopes import Scope
-from grading.scan.syntax import (
+from kit.autograd.scan.banned import path_use
+from kit.autograd.scan.entries import OWNED_METHODS
+from kit.autograd.scan.scopes import Scope
+from kit.autograd.scan.syntax import (
     FUNCTIONS,
     assigned_names,
     first_parameter,
@@ -68,7 +68,7 @@ class Context:
 
 
 class Units:
-    """Mixin of `Module` (grading/scan/module.py): `units()` gives its units, and its classes'."""
+    """Mixin of `Module` (kit/autograd/scan/module.py): `units()` gives its units, and its classes'."""
 
     def units(self) -> tuple[dict, dict]:
         """({key: unit}, {class unit: (its core unit, {member: unit})}) of the module's top level."""

@@ -1,10 +1,12 @@
 """Replacing each closed original wherever it is held, so that nothing is left to call or to restore.
 
-Part of grading/autograd_block.py (the row replace_everywhere of its table): after every
+Part of kit/autograd/block.py (the row replace_everywhere of its table): after every
 mechanism has put its stand-ins in place, the originals are still held by copies (`from
 torch._C import _enter_dual_level`, tables, caches, extension modules' init-time dicts);
-gc finds each holder, and each is rewritten. Imports only the standard library: a student's
-process loads it from its source (grading/isolation.py: CHILD_MODULES).
+gc finds each holder, and each is rewritten (under the learner's gate too, so that every route
+reaches a gated stand-in; the gate's own list of originals is left alone). Imports only the
+standard library: a student's process loads it from its source (grading/isolation.py:
+CHILD_MODULES).
 """
 from __future__ import annotations
 
@@ -15,17 +17,17 @@ import types
 LEFT: list[str] = []  # holders of an original that replace_everywhere could not rewrite (descriptions)
 
 
-def replace_everywhere(swaps: dict, depth: int = 0) -> None:
+def replace_everywhere(swaps: dict, depth: int = 0, keep: frozenset = frozenset()) -> None:
     """Replace each original by its stand-in in every container gc knows holds it.
 
     Dicts (module and class dicts, caches, the extension module's init-time copy of its dict),
     lists, sets and cells are rewritten in place; a tuple is rebuilt, and the tuple itself
     replaced in its holders the same way (functions' __defaults__ too), three levels up.
-    What cannot be rewritten is described in LEFT."""
+    What cannot be rewritten is described in LEFT. `keep`: the ids of containers never rewritten."""
     if not swaps:
         return
     originals = tuple(old for old, _ in swaps.values())  # passed as it is to get_referrers below
-    mine = {id(swaps), id(originals), *map(id, swaps.values())}  # this function's own references
+    mine = {id(swaps), id(originals), *map(id, swaps.values()), *keep}  # this function's own references
 
     def new_for(value):
         found = swaps.get(id(value))
@@ -67,7 +69,7 @@ def replace_everywhere(swaps: dict, depth: int = 0) -> None:
             LEFT.append(f"{kind.__module__}.{kind.__qualname__} {name}".strip())
     sys._clear_type_cache()  # class dicts were changed behind the method cache's back
     if depth < 3:
-        replace_everywhere(tuples, depth + 1)
+        replace_everywhere(tuples, depth + 1, keep)
     else:
         LEFT.extend("tuple" for _ in tuples)
 

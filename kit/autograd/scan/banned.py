@@ -8,7 +8,7 @@ import builtins
 
 TORCH_ROOTS = ("torch", "functorch")
 BANNED_MODULES = ("torch.autograd", "torch.func", "torch._functorch", "functorch")
-# Attributes only autograd has: they count on any object (see own names, grading/scan/module.py).
+# Attributes only autograd has: they count on any object (see own names, kit/autograd/scan/module.py).
 BANNED_ATTRIBUTES = frozenset({
     "autograd", "forward_ad", "functorch", "_functorch", "_execution_engine", "_ImperativeEngine",
     "_EngineBase", "run_backward", "make_dual", "unpack_dual", "requires_grad_", "backward",
