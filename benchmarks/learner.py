@@ -26,7 +26,8 @@ COMMANDS = {
     "learner run, all chapters, solutions": ([*PYTEST, "--impl", "solutions"], 4.0),
     "learner run, all chapters, untouched stubs": ([*PYTEST], 4.0),
     "one exercise (ch6 sigmoid_backward), solutions": (
-        [*PYTEST, "--impl", "solutions", "tests/test_ch6_functions.py::test_exercise[sigmoid_backward]"], 2.0),
+        [*PYTEST, "--impl", "solutions",
+         "tests/test_ch6_functions.py::test_exercise[ch6_functions.sigmoid_backward]"], 2.0),
 }
 
 

@@ -1,8 +1,9 @@
 """The `kit` command (pyproject.toml: `kit = "kit.cli:main"`): one subcommand per task.
 
-    kit hint [--more] EXERCISE           a hint for an exercise
+    kit hint [--more] [EXERCISE]         a hint for an exercise (default: the one you are on)
     kit check [EXERCISE|CHAPTER ...]     the exercise tests, narrowed
-    kit watch                            rerun the current exercise on every save
+    kit watch                            rerun the current exercise, and what passed in the saved file, on every save
+    kit init DIR                         a workspace: the stubs, the exercise tests and pytest's setup
     kit grade SUBMISSIONS --out OUT      grade a class (grading/cli.py)
     kit export gradescope|github-classroom --out ...   the kit for Gradescope, GitHub Classroom (grading/platforms/)
     kit new-exercise MODULE NAME --formula EXPR        scaffold an exercise (grading/scaffold.py)

@@ -152,7 +152,7 @@ def test_pytest_collects_the_exercise_tests_against_the_templates_own_kit(studen
                        "--trace-config")
     assert done.returncode == 0, done.stdout + done.stderr
     collected = {line for line in done.stdout.splitlines() if "::test_exercise[" in line}
-    assert collected == {f"tests/test_{e.module}.py::test_exercise[{e.name}]" for e in EXERCISES.values()}
+    assert collected == {f"tests/test_{e.module}.py::test_exercise[{e.id}]" for e in EXERCISES.values()}
     assert {line.split("::")[0] for line in collected} == {f"tests/test_{m}.py" for m in CHAPTERS}
     plugin = [line for line in done.stdout.splitlines() if "kit.plugin" in line and "plugin.py" in line]
     assert plugin and all(str(repository / "kit" / "plugin.py") in line for line in plugin), plugin

@@ -29,7 +29,8 @@ def report(tmp_path_factory):
     page = folder / "report.html"
     subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--impl", str(folder),
                     f"--html={page}", "tests/test_ch5_backprop_by_hand.py", "tests/test_ch7_engine.py",
-                    "tests/test_ch9_training.py", "tests/test_ch6_functions.py::test_exercise[sigmoid_grad]"],
+                    "tests/test_ch9_training.py",
+                    "tests/test_ch6_functions.py::test_exercise[ch6_functions.sigmoid_grad]"],
                    cwd=ROOT, capture_output=True, timeout=600)
     return page
 

@@ -95,11 +95,11 @@ def test_the_new_tests_fail_on_the_stub_and_on_the_unwritten_solution(copy):
     where = in_copy(copy, "-c", "import kit.registry as r; print(r.__file__); print(len(r.EXERCISES))")
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.split()[0]).is_relative_to(copy)  # the copy's kit, not this repository's
-    stubs = pytest_in_copy(copy, "-k", "cube_grad or wave_slope")
+    stubs = pytest_in_copy(copy, "-vv", "-k", "cube_grad or wave_slope")  # -v: each not attempted in full
     assert stubs.returncode == 1 and "2 failed" in stubs.stdout, stubs.stdout + stubs.stderr
     for module, (name, _) in BODIES.items():
         assert f"not attempted: {name} in exercises/{module}.py" in stubs.stdout
-    unwritten = pytest_in_copy(copy, "--impl", "solutions", "-k", "cube_grad or wave_slope")
+    unwritten = pytest_in_copy(copy, "-vv", "--impl", "solutions", "-k", "cube_grad or wave_slope")
     assert unwritten.returncode == 1 and "2 failed" in unwritten.stdout, unwritten.stdout + unwritten.stderr
     for module, (name, _) in BODIES.items():
         assert f"not attempted: {name} in solutions/{module}.py" in unwritten.stdout
