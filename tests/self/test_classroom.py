@@ -471,8 +471,9 @@ def test_a_hanging_exercise_is_stopped_and_what_ran_before_it_counts(student, tm
     output = tmp_path / "output"
     output.write_text("")
     done = subprocess.run([PYTHON, "-m", "kit.classroom", "--timeout", "0.4", "--output", str(output), "--",
-                           "-k", "ch1_sensitivity or ch2_chain_rule"], cwd=repository, env=env,
-                          capture_output=True, text=True, timeout=120)
+                           "-k", "ch1_sensitivity or ch2_chain_rule",
+                           "--kit-timeout", "0"],  # no limit per call: the whole run's timeout is what stops it
+                          cwd=repository, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     outputs = read_outputs(output)
     layout = json.loads((repository / POINTS).read_text())["runners"]
@@ -485,6 +486,26 @@ def test_a_hanging_exercise_is_stopped_and_what_ran_before_it_counts(student, tm
     assert outcome["points"] == sum(rubric.load()[e] for e in EXERCISES if e.startswith("ch1_"))
     assert outcome["results"]["ch2"]["status"] == "error" and outcome["failed"]
     assert "scale_sensitivity" in (repository / "report.html").read_text()  # the report as far as it got
+
+
+def test_a_hanging_exercise_meets_the_time_limit_per_call_and_the_run_goes_on(student, tmp_path):
+    repository, env = student
+    use_exercises(repository, ROOT / "solutions", {"ch2_chain_rule": "\n\ndef chain_forward(x, ks):\n"
+                                                                     "    while True:\n        pass\n"})
+    output = tmp_path / "output"
+    output.write_text("")
+    done = subprocess.run([PYTHON, "-m", "kit.classroom", "--timeout", "5", "--output", str(output), "--",
+                           "-k", "ch2_chain_rule or ch3_power_rule", "--kit-timeout", "1"],
+                          cwd=repository, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    layout = json.loads((repository / POINTS).read_text())["runners"]
+    outcome = reporter(",".join(r["id"] for r in layout),
+                       {f"{k.upper()}_RESULTS": v for k, v in read_outputs(output).items()})
+    tests = by_exercise(outcome)
+    assert tests["ch2_chain_rule.chain_forward"]["status"] == "fail"
+    assert "did not finish within 1 s" in tests["ch2_chain_rule.chain_forward"]["message"]
+    assert tests["ch2_chain_rule.chain_sensitivity"]["status"] == "pass"
+    assert all(tests[e]["status"] == "pass" for e in EXERCISES if e.startswith("ch3_"))  # graded after it
 
 
 def test_verdicts_of_runs_that_went_wrong():
