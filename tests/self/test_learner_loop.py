@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_learner_cli import read_until  # tests/self: the one reader of kit watch's output
 
 from kit.implementation import STUCK_EXIT, Implementation, LearnerError
 from kit.registry import EXERCISES
@@ -222,18 +223,6 @@ def test_code_nothing_can_stop_ends_the_process_saying_where_it_was(tmp_path):
 def start_watch(folder: Path, *options: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "kit.cli", "watch", "--impl", str(folder), "--interval", "0.1",
                              *options], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def read_until(process, marker: str, timeout: float = 120.0) -> str:
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if marker in line:
-            return "".join(lines)
-    raise AssertionError(f"no {marker!r} from kit watch; it said:\n{''.join(lines)}")
 
 
 def left_running(folder: Path, timeout: float = 5.0) -> list[int]:
