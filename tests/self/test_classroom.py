@@ -464,20 +464,26 @@ def test_the_untouched_stubs_score_nothing_and_still_leave_a_report(student, tmp
     assert outcome["report"].is_file()
 
 
-def test_a_hanging_exercise_is_stopped_and_what_ran_before_it_counts(student, tmp_path):
+def graded_with_a_hang(student, tmp_path, timeout: str, *pytest_args: str) -> tuple[dict, Path]:
+    """kit.classroom's outcome, as the reporter reads it, with chain_forward an endless loop."""
     repository, env = student
     use_exercises(repository, ROOT / "solutions", {"ch2_chain_rule": "\n\ndef chain_forward(x, ks):\n"
                                                                      "    while True:\n        pass\n"})
     output = tmp_path / "output"
     output.write_text("")
-    done = subprocess.run([PYTHON, "-m", "kit.classroom", "--timeout", "0.4", "--output", str(output), "--",
-                           "-k", "ch1_sensitivity or ch2_chain_rule",
-                           "--kit-timeout", "0"],  # no limit per call: the whole run's timeout is what stops it
-                          cwd=repository, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([PYTHON, "-m", "kit.classroom", "--timeout", timeout, "--output", str(output), "--",
+                           *pytest_args], cwd=repository, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
-    outputs = read_outputs(output)
     layout = json.loads((repository / POINTS).read_text())["runners"]
-    outcome = reporter(",".join(r["id"] for r in layout), {f"{k.upper()}_RESULTS": v for k, v in outputs.items()})
+    outcome = reporter(",".join(r["id"] for r in layout),
+                       {f"{k.upper()}_RESULTS": v for k, v in read_outputs(output).items()})
+    return outcome, repository
+
+
+def test_a_hanging_exercise_is_stopped_and_what_ran_before_it_counts(student, tmp_path):
+    outcome, repository = graded_with_a_hang(
+        student, tmp_path, "0.4", "-k", "ch1_sensitivity or ch2_chain_rule",
+        "--kit-timeout", "0")  # no limit per call: the whole run's timeout is what stops it
     tests = by_exercise(outcome)
     assert all(tests[e]["status"] == "pass" for e in EXERCISES if e.startswith("ch1_"))
     assert tests["ch2_chain_rule.chain_forward"]["status"] == "error"
@@ -489,18 +495,8 @@ def test_a_hanging_exercise_is_stopped_and_what_ran_before_it_counts(student, tm
 
 
 def test_a_hanging_exercise_meets_the_time_limit_per_call_and_the_run_goes_on(student, tmp_path):
-    repository, env = student
-    use_exercises(repository, ROOT / "solutions", {"ch2_chain_rule": "\n\ndef chain_forward(x, ks):\n"
-                                                                     "    while True:\n        pass\n"})
-    output = tmp_path / "output"
-    output.write_text("")
-    done = subprocess.run([PYTHON, "-m", "kit.classroom", "--timeout", "5", "--output", str(output), "--",
-                           "-k", "ch2_chain_rule or ch3_power_rule", "--kit-timeout", "1"],
-                          cwd=repository, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
-    layout = json.loads((repository / POINTS).read_text())["runners"]
-    outcome = reporter(",".join(r["id"] for r in layout),
-                       {f"{k.upper()}_RESULTS": v for k, v in read_outputs(output).items()})
+    outcome, _ = graded_with_a_hang(student, tmp_path, "5", "-k", "ch2_chain_rule or ch3_power_rule",
+                                    "--kit-timeout", "1")
     tests = by_exercise(outcome)
     assert tests["ch2_chain_rule.chain_forward"]["status"] == "fail"
     assert "did not finish within 1 s" in tests["ch2_chain_rule.chain_forward"]["message"]
