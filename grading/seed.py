@@ -122,6 +122,11 @@ class _Seeded:
                 return seeded(*args, **kwargs)
         return run
 
+    def scaled(self, share: float) -> _Seeded:
+        """The same seed, drawing `share` of the profile's examples (kit.check, Exercise.draws)."""
+        count = max(1, round(self.profile.max_examples * share))
+        return _Seeded(settings(self.profile, max_examples=count), self.seed)
+
     def __repr__(self) -> str:  # never the seed, even derived: reprs end up in logs
         return "<the grading profile, with hypothesis.seed(the grading seed's)>"
 

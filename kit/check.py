@@ -8,6 +8,8 @@ sandboxed worker (grading).
 """
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -102,6 +104,17 @@ def check(exercise: Exercise, impl: Impl, settings: Settings | None = None) -> N
         raise
 
 
+def _sized(settings: Settings | None, share: float) -> Settings | None:
+    """`settings` drawing `share` of its max_examples (Exercise.draws). None means the profile
+    loaded (pytest's); a decorator that is not a hypothesis.settings scales itself (`scaled`)."""
+    if share == 1:
+        return settings
+    if settings is None or isinstance(settings, hypothesis.settings):
+        base = settings if settings is not None else hypothesis.settings()
+        return hypothesis.settings(base, max_examples=max(1, round(base.max_examples * share)))
+    return settings.scaled(share)  # type: ignore[union-attr]
+
+
 def _search(exercise: Exercise, impl: Impl, settings: Settings | None) -> None:
     for args in exercise.examples:  # already minimal: reported as they are
         attempt(exercise, impl, args)
@@ -116,9 +129,28 @@ def _search(exercise: Exercise, impl: Impl, settings: Settings | None) -> None:
     # pyproject.toml bounds hypothesis' version, and tests/self/test_hypothesis_keys.py checks,
     # through hypothesis' public database interface, that two exercises get distinct keys.
     drawn.hypothesis.inner_test._hypothesis_internal_add_digest = exercise.id.encode()
-    if settings is not None:
-        drawn = settings(drawn)
+    sized = _sized(settings, exercise.draws)
+    if sized is not None:
+        drawn = sized(drawn)
     try:
         drawn()
     except Flaky:
         raise ExerciseFailure(exercise, Status.WRONG, messages.inconsistent(exercise)) from None
+
+
+# ---- `kit.check(...)` in a notebook ---------------------------------------------------------------
+# This module is also what a notebook calls: `import kit; kit.check(square_grad)`. The package's
+# attribute `kit.check` is this module (Python sets it on import), so the module itself is made
+# callable; `from kit.check import check, ExerciseFailure` is unchanged. The call is
+# kit/notebook/checks.py's `check`, imported only then.
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, what=None, exercise=None, **options):
+        """kit.check(fn), kit.check(fn, "ch3_power_rule.square_grad"), kit.check("ch7_engine.add"),
+        kit.check(): kit/notebook/checks.py's check (timeout=SECONDS, namespace=DICT)."""
+        from kit.notebook.checks import check as in_notebook
+
+        return in_notebook(what, exercise, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

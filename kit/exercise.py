@@ -36,6 +36,10 @@ class Exercise:
     hint: str  # one sentence that points at the idea, not at the answer
     tolerance: str = "derivative"  # a row of kit.compare.TOLERANCES
     points: int = 1
+    # the share of the profile's max_examples drawn for this exercise (at least one input): an
+    # exercise whose reference is heavy (a GPT trained for some steps) draws fewer, so that the
+    # learner's run and grading keep their pace
+    draws: float = 1.0
     more: str = ""  # a second, more direct hint (`kit hint --more`)
     misconceptions: tuple = ()  # kit.diagnosis.Misconception: classic wrong answers, named on a match
     estimate: Callable[..., Any] | None = None  # args -> a central-difference estimate of the answer
