@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from html import escape
 
+from kit.compare import TOLERANCES
+from kit.compare import close as within
+
 WIDTH, HEIGHT = 560, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 40, 44  # margins around the plotting area
 TORCH_COLOUR, YOUR_COLOUR = "#9aa5b1", "#d9480f"
@@ -213,3 +216,74 @@ def pair(label: str, yours, torch, close) -> tuple[str, bool]:
     def shown(value):
         return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
     return f"{label} {shown(yours)} | torch {shown(torch)}", yours is not None and close(torch, yours)
+
+
+CELL, GAP = 18, 28  # a heat map's cell, and the space between two maps
+MOST_CELLS = 12  # a map shows at most this many rows and columns (the top-left corner of a larger one)
+
+
+def grid(value) -> list[list[float | None]] | None:
+    """A 2-D tensor or nested list as rows of drawable numbers (None where one is not), cut to
+    MOST_CELLS by MOST_CELLS; None when `value` is not a 2-D grid at all (a learner's None, a 3-D
+    tensor, a number)."""
+    try:
+        rows = value.tolist() if hasattr(value, "tolist") else value
+        found = [numbers(row[:MOST_CELLS]) for row in list(rows)[:MOST_CELLS]]
+    except (TypeError, ValueError, RuntimeError, AttributeError):
+        return None
+    if not found or any(not isinstance(row, list) or not row for row in found):
+        return None
+    return found
+
+
+def _shade(value: float | None, scale: float) -> str:
+    """White at 0, red for positive, blue for negative, full at ±scale; grey for no number."""
+    if value is None:
+        return "#dee2e6"
+    part = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
+    fade = round(255 * (1 - part))
+    return f"rgb(255,{fade},{fade})" if value > 0 else f"rgb({fade},{fade},255)"
+
+
+def heat_maps(rows, title: str, note: str = "", close=None) -> str:
+    """An inline SVG: for each (label, yours, torch) in `rows`, your 2-D grid beside torch's, on
+    one colour scale per row (red positive, blue negative), every cell where they differ outlined
+    in orange. `close(torch_value, your_value)` decides a cell (default: the tolerance table's
+    "accumulated" row); a grid of another shape than torch's, or not a grid, is shown as a note."""
+    close = close or (lambda a, b: within(a, b, *TOLERANCES["accumulated"]))
+    maps = [(label, grid(yours), grid(torch)) for label, yours, torch in rows]
+    widest = max((len(t[0]) for _, _, t in maps if t), default=1)
+    width = max(LEFT + 2 * (widest * CELL) + GAP + RIGHT, 360)
+    y = TOP + (18 if note else 0)
+    out, total = [], y
+    for label, mine, theirs in maps:
+        if theirs is None:
+            continue
+        top = total + 18
+        scale = max((abs(v) for row in theirs for v in row if v is not None), default=0.0)
+        same_shape = mine is not None and [len(r) for r in mine] == [len(r) for r in theirs]
+        missing = "" if same_shape else (" (yours: not a grid)" if mine is None else " (yours: another shape)")
+        out.append(f'<text x="{LEFT}" y="{top - 5}" font-size="12">{escape(label)}: yours | torch, '
+                   f'±{scale:.3g} in full colour{missing}</text>')
+        left_of = (LEFT, LEFT + len(theirs[0]) * CELL + GAP)
+        outlines = []
+        for side, cells in ((0, mine if same_shape else None), (1, theirs)):
+            for i, row in enumerate(cells or []):
+                for j, value in enumerate(row):
+                    x, yy = left_of[side] + j * CELL, top + i * CELL
+                    shown = "none" if value is None else f"{value:.4g}"
+                    out.append(f'<rect x="{x}" y="{yy}" width="{CELL}" height="{CELL}" fill="{_shade(value, scale)}" '
+                               f'stroke="#ffffff"><title>{escape(label)}[{i}, {j}] = {shown}</title></rect>')
+                    other = theirs[i][j]
+                    if side == 0 and (value is None or other is None or not close(other, value)):
+                        outlines.append(f'<rect x="{x + 1}" y="{yy + 1}" width="{CELL - 2}" height="{CELL - 2}" '
+                                        f'fill="none" stroke="{YOUR_COLOUR}" stroke-width="2"/>')
+        out.extend(outlines)  # over every cell, so that no neighbour's edge hides one
+        total = top + len(theirs) * CELL + 10
+    height = total + 10
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'font-family="sans-serif" role="img"><title>{escape(title)}</title>'
+            f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>')
+    if note:
+        head += f'<text x="{LEFT}" y="40" font-size="12" fill="{YOUR_COLOUR}">{escape(note)}</text>'
+    return head + "\n".join(out) + "</svg>"
