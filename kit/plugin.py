@@ -139,6 +139,21 @@ def _default_report(config) -> None:
     config.option.self_contained_html = True  # one file: the pictures and styles inlined
 
 
+def _curriculum_order(items) -> None:
+    """Sort the exercise tests among the places they hold by the registry's order of chapters
+    (and their own order within one); every other test keeps its place."""
+    from kit.registry import CHAPTERS
+
+    rank = {module: number for number, module in enumerate(CHAPTERS)}
+
+    def exercise(item):
+        return getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
+    places = [i for i, item in enumerate(items) if getattr(exercise(items[i]), "module", None) in rank]
+    ordered = sorted((items[i] for i in places), key=lambda item: rank[exercise(item).module])
+    for place, item in zip(places, ordered):
+        items[place] = item
+
+
 def param_id(exercise) -> str:
     """The id of an exercise's test (`test_exercise[<this>]`): the exercise's id, chapter and name."""
     return exercise.id
@@ -211,7 +226,10 @@ class KitRun:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
-        """`-k` with an exercise's name or id selects that exercise, not all whose names contain it."""
+        """Exercises run in the curriculum's order (pytest would take tests/test_ch10_*.py before
+        test_ch1_*), and `-k` with an exercise's name or id selects that exercise, not all whose
+        names contain it."""
+        _curriculum_order(items)
         expression = (config.option.keyword or "").strip()
         if expression and _select_exercises(expression, items, config):
             config.option.keyword = ""  # applied: pytest's own -k would select by substring again
