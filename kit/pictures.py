@@ -228,12 +228,13 @@ def grid(value) -> list[list[float | None]] | None:
     tensor, a number)."""
     try:
         rows = value.tolist() if hasattr(value, "tolist") else value
-        found = [numbers(row[:MOST_CELLS]) for row in list(rows)[:MOST_CELLS]]
-    except (TypeError, ValueError, RuntimeError, AttributeError):
+    except (TypeError, ValueError, RuntimeError):
         return None
-    if not found or any(not isinstance(row, list) or not row for row in found):
+    if not isinstance(rows, (list, tuple)) or not rows or not all(
+            isinstance(row, (list, tuple)) and row and not any(isinstance(v, (list, tuple, str)) for v in row)
+            for row in rows):
         return None
-    return found
+    return [numbers(row[:MOST_CELLS]) for row in rows[:MOST_CELLS]]
 
 
 def _shade(value: float | None, scale: float) -> str:
