@@ -84,6 +84,15 @@ def test_test_ids_carry_the_chapter_and_the_function_name(project):
                                             for e in EXERCISES.values())
 
 
+def test_exercises_run_in_the_curriculums_order(project):
+    """pytest takes files in the order of their names: tests/test_ch10_*.py before test_ch1_*."""
+    (project / "tests" / "test_aa_other.py").write_text("def test_first():\n    pass\n")
+    code, out = run(project, "--co", "-q")
+    assert code == 0, out
+    assert collected(out) == ["tests/test_aa_other.py::test_first"] + [
+        f"tests/test_{e.module}.py::test_exercise[{e.id}]" for e in EXERCISES.values()]
+
+
 @pytest.mark.parametrize("expression, selected", [
     ("forward", ["ch5_backprop_by_hand.forward"]),  # not chain_forward
     ("chain_forward", ["ch2_chain_rule.chain_forward"]),
