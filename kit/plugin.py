@@ -140,13 +140,16 @@ def _default_report(config) -> None:
 
 
 def _curriculum_order(items) -> None:
-    """Sort the exercise tests among the places they hold by the registry's order of chapters
-    (and their own order within one); every other test keeps its place."""
+    """Sort the exercise tests (each_exercise's, marked kit_exercise) among the places they hold
+    by the registry's order of chapters (and their own order within one); every other test,
+    a self-test parametrized over exercises too, keeps its place."""
     from kit.registry import CHAPTERS
 
     rank = {module: number for number, module in enumerate(CHAPTERS)}
 
     def exercise(item):
+        if item.get_closest_marker("kit_exercise") is None:
+            return None
         return getattr(getattr(item, "callspec", None), "params", {}).get("exercise")
     places = [i for i, item in enumerate(items) if getattr(exercise(items[i]), "module", None) in rank]
     ordered = sorted((items[i] for i in places), key=lambda item: rank[exercise(item).module])

@@ -86,10 +86,14 @@ def test_test_ids_carry_the_chapter_and_the_function_name(project):
 
 def test_exercises_run_in_the_curriculums_order(project):
     """pytest takes files in the order of their names: tests/test_ch10_*.py before test_ch1_*."""
-    (project / "tests" / "test_aa_other.py").write_text("def test_first():\n    pass\n")
+    (project / "tests" / "test_aa_other.py").write_text(
+        "import pytest\nfrom kit.registry import EXERCISES\n\n\ndef test_first():\n    pass\n\n\n"
+        "@pytest.mark.parametrize('exercise', EXERCISES.values(), ids=str)\n"
+        "def test_over_exercises(exercise):  # a self-test's kind: not an exercise test, it stays\n    pass\n")
     code, out = run(project, "--co", "-q")
     assert code == 0, out
     assert collected(out) == ["tests/test_aa_other.py::test_first"] + [
+        f"tests/test_aa_other.py::test_over_exercises[{e.id}]" for e in EXERCISES.values()] + [
         f"tests/test_{e.module}.py::test_exercise[{e.id}]" for e in EXERCISES.values()]
 
 
