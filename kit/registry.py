@@ -20,6 +20,7 @@ CHAPTERS: dict[str, str] = {
     "ch7_engine": "An autograd engine",
     "ch8_tensors": "Tensors",
     "ch9_training": "Training",
+    "ch10_convolution": "Convolution",
 }
 
 
