@@ -21,6 +21,7 @@ CHAPTERS: dict[str, str] = {
     "ch8_tensors": "Tensors",
     "ch9_training": "Training",
     "ch10_convolution": "Convolution",
+    "ch11_recurrence": "Recurrence",
 }
 
 
