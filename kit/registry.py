@@ -22,6 +22,7 @@ CHAPTERS: dict[str, str] = {
     "ch9_training": "Training",
     "ch10_convolution": "Convolution",
     "ch11_recurrence": "Recurrence",
+    "ch12_attention": "Attention",
 }
 
 
