@@ -23,6 +23,7 @@ CHAPTERS: dict[str, str] = {
     "ch10_convolution": "Convolution",
     "ch11_recurrence": "Recurrence",
     "ch12_attention": "Attention",
+    "ch13_gpt": "A tiny GPT",
 }
 
 
