@@ -157,16 +157,18 @@ def workspace_files() -> tuple[list[tuple[str, bytes]], str]:
     a built kit carries (kit/workspace/, made by setup.py from the same files)."""
     from importlib.resources import files
 
+    from kit.registry import file_order
+
     if (ROOT / "exercises").is_dir() and (ROOT / "pyproject.toml").is_file():
         source = ROOT
         found = [(str(p.relative_to(ROOT)), p.read_bytes()) for pattern in (STUBS, TESTS)
-                 for p in sorted(ROOT.glob(pattern))]
+                 for p in sorted(ROOT.glob(pattern), key=lambda p: file_order(p.name))]
         pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     else:
         source = files("kit").joinpath(WORKSPACE)
         found = [(f"{folder}/{p.name}", p.read_bytes()) for folder in ("exercises", "tests")
                  if source.joinpath(folder).is_dir()
-                 for p in sorted(source.joinpath(folder).iterdir(), key=lambda p: p.name)
+                 for p in sorted(source.joinpath(folder).iterdir(), key=lambda p: file_order(p.name))
                  if p.name.endswith(".py") and p.name.startswith(("ch", "test_ch"))]
         pyproject = source.joinpath("pyproject.toml").read_text(encoding="utf-8") \
             if source.joinpath("pyproject.toml").is_file() else ""

@@ -39,6 +39,14 @@ def _load() -> dict[str, Exercise]:
 EXERCISES: dict[str, Exercise] = _load()
 
 
+def file_order(name: str) -> tuple[int, str]:
+    """A sort key that puts the files of chapters (ch10_convolution.py, test_ch10_convolution.py,
+    ch10_convolution.ipynb) in the curriculum's order, where sorting by name would put ch10 before
+    ch1; any other name comes after them, by name."""
+    stem = name.rsplit("/", 1)[-1].split(".", 1)[0].removeprefix("test_")
+    return (list(CHAPTERS).index(stem) if stem in CHAPTERS else len(CHAPTERS), name)
+
+
 def chapter(module: str) -> list[Exercise]:
     return [e for e in EXERCISES.values() if e.module == module]
 

@@ -88,3 +88,13 @@ def test_stub_solution_and_reference_take_the_contracts_parameters(exercise):
 def test_every_stub_teaches_its_domain_and_a_worked_number(exercise):
     doc = inspect.getdoc(getattr(STUBS.module(exercise.module), exercise.name)) or ""
     assert "Domain:" in doc and "Worked number" in doc, exercise.id
+
+
+def test_chapter_files_sort_in_the_curriculums_order_and_other_names_after_them():
+    from kit.registry import file_order
+
+    names = ["notes.md", "test_ch10_convolution.py", "ch10_convolution.py", "ch1_sensitivity.ipynb",
+             "exercises/ch2_chain_rule.py", "ch99_nothing.py", "ch13_gpt.py"]
+    assert sorted(names, key=file_order) == ["ch1_sensitivity.ipynb", "exercises/ch2_chain_rule.py",
+                                             "ch10_convolution.py", "test_ch10_convolution.py", "ch13_gpt.py",
+                                             "ch99_nothing.py", "notes.md"]
