@@ -148,9 +148,13 @@ class _CallableModule(types.ModuleType):
     def __call__(self, what=None, exercise=None, **options):
         """kit.check(fn), kit.check(fn, "ch3_power_rule.square_grad"), kit.check("ch7_engine.add"),
         kit.check(): kit/notebook/checks.py's check (timeout=SECONDS, namespace=DICT)."""
-        from kit.notebook.checks import check as in_notebook
+        import importlib
 
-        return in_notebook(what, exercise, **options)
+        # by name, not `from kit.notebook... import`: grading/case_cache.py hashes the kit modules this
+        # file imports, for its cache of inputs, and the notebook's side is no part of the inputs
+
+        return importlib.import_module("kit.notebook.checks").check(what, exercise, **options)
 
 
-sys.modules[__name__].__class__ = _CallableModule
+if __name__ in sys.modules:  # (always, when imported)
+    sys.modules[__name__].__class__ = _CallableModule

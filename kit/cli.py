@@ -4,6 +4,7 @@
     kit check [EXERCISE|CHAPTER ...]     the exercise tests, narrowed
     kit watch                            rerun the current exercise, and what passed in the saved file, on every save
     kit init DIR                         a workspace: the stubs, the exercise tests and pytest's setup
+    kit notebook --out DIR               a Jupyter/Colab notebook per chapter, from the stubs (kit/notebook/)
     kit grade SUBMISSIONS --out OUT      grade a class (grading/cli.py)
     kit export gradescope|github-classroom --out ...   the kit for Gradescope, GitHub Classroom (grading/platforms/)
     kit new-exercise MODULE NAME --formula EXPR        scaffold an exercise (grading/scaffold.py)

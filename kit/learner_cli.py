@@ -1,4 +1,4 @@
-"""The learner's subcommands of `kit`: hint, check, watch and init.
+"""The learner's subcommands of `kit`: hint, check, watch, init and notebook.
 
 They work on the learner's project: the folder, from the working directory upwards, whose
 pyproject.toml says `backprop_kit = true` in its pytest configuration, or that holds exercises/
@@ -218,6 +218,19 @@ def run_init(args) -> int:
     return 0
 
 
+# ---- kit notebook --------------------------------------------------------------------------------
+
+def run_notebook(args) -> int:
+    from kit.notebook.chapters import write
+
+    out = Path(args.out).expanduser()
+    written = write(out, args.source) if args.source else write(out)
+    print(f"kit notebook: {len(written)} chapter notebooks in {out} ({written[0].name} ... {written[-1].name}).\n"
+          f"Next: open {written[0].name} in Jupyter (pip install -e \".[notebook]\" gives a kernel) or upload it to "
+          f"Colab; each exercise's check cell is kit.check(NAME).")
+    return 0
+
+
 # ---- the parsers ---------------------------------------------------------------------------------
 
 def _timeout(parser, what: str) -> None:
@@ -250,3 +263,12 @@ def add_learner_commands(subparsers) -> None:
     init = subparsers.add_parser("init", help="make a workspace: the stubs, the exercise tests and pytest's setup")
     init.add_argument("folder", metavar="DIR", help="a new or empty folder")
     init.set_defaults(run=run_init)
+
+    from kit.notebook.chapters import KIT_SOURCE  # (light: nbformat only)
+
+    notebook = subparsers.add_parser("notebook", help="write a Jupyter/Colab notebook per chapter, from the stubs")
+    notebook.add_argument("--out", required=True, metavar="DIR", help="the folder to write them in (made if need be)")
+    notebook.add_argument("--source", default=None, metavar="REQUIREMENT",
+                          help=f"what the notebooks' first cell pip-installs the kit from, where it is missing "
+                               f"(Colab): a git URL or a wheel (default: {KIT_SOURCE})")
+    notebook.set_defaults(run=run_notebook)
