@@ -36,7 +36,12 @@ run no submission code and fork the students' processes.
    sources of the modules a child needs (isolation.CHILD_MODULES: no chapter, no reference);
    kit.known_engine, whose local derivatives are answers, goes to a child of its own that runs
    chapter 7's `backward` and nothing else. The grader never sends torch's answers.
-4. Nothing a child wrote is ever executed or unpickled by trusted code. Replies are JSON. The
+4. Nothing a child wrote is ever executed or unpickled by trusted code. A notebook handed in
+   (.ipynb) is never parsed by trusted code either: the grader copies its bytes (bounded,
+   grading/submissions.py); the child reads its JSON (bounded: size, brackets, depth) and its
+   cells (ast) and runs only their definitions (grading/notebooks.py); for the autograd scan the
+   grader reads back, as plain strings, the code the child took out before any line of the
+   submission ran there (grading/notebook_scan.py), and parses it as it parses a .py module. Replies are JSON. The
    input cache holds case files (grading/casefile.py: JSON and raw tensor bytes, an allowlist
    of kinds, checksummed) in a 0700 folder of the grader's user; a file or folder that is
    foreign, writable by others, a link or malformed is ignored and drawn again.
@@ -84,7 +89,7 @@ What does not hold, and what an instructor can do:
   memory access (cast, memmove) could rebuild an original function or flip grad mode's flag;
   torch's own source can be read and copied, as from a book. A submission that does so passes
   the run-time block. (A compiled extension cannot be handed in: only the curriculum's .py
-  modules are copied, grading/submissions.py.) Such code needs ctypes or long copied formulas: grep the submissions for
+  modules and notebooks are copied, grading/submissions.py.) Such code needs ctypes or long copied formulas: grep the submissions for
   `ctypes`, and read any submission whose scores surprise you.
 - Feedback carries inputs: a graded run's report shows what the code printed and its own
   exception text (each cut at a few thousand characters), and the failing input, shrunk. A
@@ -114,6 +119,8 @@ kit/cli.py, hands the instructor's subcommands to grading.cli.add_instructor_com
   grading/recorded.py (the course's recording of them, which every later grade uses) and
   grading/pins.py (the exact versions an export installs).
 - Submissions: grading/submissions.py, grading/entry_files.py (one file of an entry, bounded),
+  grading/notebooks.py (a notebook's definitions as chapter modules, in the child),
+  grading/notebook_scan.py (the autograd scan of what the child took from them),
   grading/tree_removal.py; grading/layouts/ (the platforms' bulk downloads) and
   grading/roster.py (who each submission is).
 - What the machine gives: grading/resources.py (CPUs and memory of the container), and

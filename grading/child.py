@@ -10,7 +10,10 @@ drive it.
 Requests come from the grader as pickles (the child trusts the grader); replies are JSON
 (grading/wire.py), which the grader reads as plain data and never believes: a reply can
 only lower a score (grading/verdict.py). Requests:
-- ("load", module): import one module of the submission;
+- ("load", module): import one module of the submission (a chapter served by notebooks:
+  their definitions, grading/notebooks.py);
+- ("sources",): the code taken from the notebooks, per chapter, for the grader's autograd scan;
+  asked first, before any line of the submission has run in this process;
 - ("batch", exercise id, pickled inputs[, driver source]): every answer, in order;
 - ("call", exercise id, pickled (args,)): one answer, while the grader shrinks a failure.
 A driver that knows answers (kit/known_engine.py) comes with its request, in a child that
@@ -31,6 +34,7 @@ import torch
 
 from grading import landlock, lockdown, wire
 from grading.boot import install
+from grading.notebooks import NotebookImplementation
 from kit.autograd import block as autograd_block
 from kit.implementation import Implementation, LearnerError
 from kit.messages import sandbox as said  # the sentences a student reads
@@ -68,6 +72,7 @@ class Spec:
     targets: dict  # exercise id -> Target
     policy: object  # lockdown.Policy
     cgroups: tuple = ()  # cgroup.procs files to join before the lockdown
+    notebooks: tuple = ()  # ((file in the folder, name the student gave it), ...): grading/notebooks.py
 
 
 def start(spec: Spec, sock: socket.socket) -> None:
@@ -85,7 +90,9 @@ def start(spec: Spec, sock: socket.socket) -> None:
     sys.dont_write_bytecode = True
     lockdown.apply(spec.policy, keep_fd=sock.fileno())
     wire.send(sock, wire.dumps({"ready": True}))  # the grader sends no request before this
-    serve(sock, Implementation(spec.folder), spec.targets)
+    impl = NotebookImplementation(spec.folder, spec.notebooks, spec.targets) if spec.notebooks else \
+        Implementation(spec.folder)
+    serve(sock, impl, spec.targets)
 
 
 def serve(sock: socket.socket, impl: Implementation, targets: dict) -> None:
@@ -114,6 +121,9 @@ def answer(impl: Implementation, targets: dict, request: tuple) -> dict:
     if kind == "load":
         result = guarded(lambda: impl.module(rest[0]))
         return {"seq": seq, "stop": result.get("stop")}
+    if kind == "sources":  # before any line of the submission runs here: grading/notebooks.py
+        result = guarded(lambda: impl.sources() if isinstance(impl, NotebookImplementation) else {})
+        return {"seq": seq, "sources": result.get("value", {}), "stop": result.get("stop")}
     target = targets[rest[0]]
     for name, source in (rest[2] if len(rest) > 2 else ()):
         if name not in sys.modules:

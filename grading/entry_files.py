@@ -2,8 +2,9 @@
 
 grading/submissions.py lists an entry (bounded: MAX_NAMES, MAX_ZIP_TABLE) and chooses which of
 its files are the student's modules; it reads each with `read_file` (a folder) or `read_member`
-(a zip), at most MAX_MODULE_BYTES of it. Whatever cannot be read raises `Refused`, a reason the
-student can read; a name that is listed but never read is a `NotRead`.
+(a zip), at most MAX_MODULE_BYTES of it (of a notebook, MAX_NOTEBOOK_BYTES: its bytes are
+copied, never parsed here; the student's process reads them, grading/notebooks.py). Whatever
+cannot be read raises `Refused`, a reason the student can read; a name that is listed but never read is a `NotRead`.
 """
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 MAX_MODULE_BYTES = 1 << 20  # a module of the curriculum is a few KB
+MAX_NOTEBOOK_BYTES = 16 << 20  # a notebook (.ipynb) with its outputs and pictures; grading/notebooks.py
+MAX_NOTEBOOKS = 32  # notebooks taken from one entry
+MAX_NOTEBOOKS_BYTES = 64 << 20  # all of one entry's notebooks together
+NOTEBOOK_HINT = "clear its outputs (Jupyter: Edit > Clear All Outputs) and hand it in again"
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO swapped in cannot block

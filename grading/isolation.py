@@ -49,7 +49,7 @@ MACHINE_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 CHILD_MODULES = ("kit.statuses", "kit.messages.sandbox", "kit.messages.loading", "grading.wire",
                  "kit.autograd.refusal", "kit.autograd.process", "kit.autograd.routes",
                  "kit.autograd.operators", "kit.autograd.sweep", "kit.autograd.block", "kit.autograd.learner",
-                 "kit.implementation", "kit.drivers",
+                 "kit.implementation", "grading.notebooks", "kit.drivers",
                  "grading.landlock", "grading.privileges", "grading.syscall_filter", "grading.lockdown",
                  "grading.child", "grading.processes", "grading.zygote")
 # drivers that know answers: sent to a child only for their exercise (grading/child.py)

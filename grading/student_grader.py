@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import replace
 
-from grading import verdict, wire
+from grading import notebook_scan, verdict, wire
 from grading.child import Spec
 from grading.class_run import ClassRun, Plan, Worker
 from grading.results import Result, StudentResult
@@ -94,7 +94,8 @@ class StudentGrader:
         self.cgroup = None
         if run.cgroups is not None and not submission.problem:
             self.cgroup = run.cgroups.student(f"s{index:05d}", run.limits.memory, run.limits.processes)
-        spec = Spec(str(submission.folder), run.targets, run.policy(index, submission.folder))
+        spec = Spec(str(submission.folder), run.targets, run.policy(index, submission.folder),
+                    notebooks=submission.notebooks)
         capture = run.work / "captures" / f"s{index:05d}.out"
         self.sandbox = Sandbox(worker.zygote, spec, capture, run.limits, self.cgroup)
         self.module_stop: dict[str, tuple[str, str, str]] = {}  # module -> (status, text, label)
@@ -103,10 +104,9 @@ class StudentGrader:
     def grade(self) -> StudentResult:
         start = time.monotonic()
         sub = self.submission
-        with _scanning:
-            static = scan.scan(sub.folder) if not sub.problem else {}
         results = []
         try:
+            static = self._scan() if not sub.problem else {}
             for eid, cases in self.cases.items():
                 exercise = cases.exercise
                 points = self.points[eid]
@@ -131,6 +131,20 @@ class StudentGrader:
         printed = {module: self._clean(text) for module, text in self.import_output.items()}
         return StudentResult(sub.student, sub.source, sub.problem, results, sub.skipped,
                              printed, time.monotonic() - start)
+
+    def _scan(self) -> dict[str, str]:
+        """The static autograd scan: of the .py modules, and of the notebooks' code as the
+        student's process took it from them (grading/notebook_scan.py)."""
+        if not self.submission.notebooks:
+            with _scanning:
+                return scan.scan(self.submission.folder)
+        try:
+            sources = self.sandbox.request("sources", limit=notebook_scan.SOURCES_LIMIT).get("sources")
+        except (Breach, wire.WireError):
+            self.sandbox.kill()
+            sources = {}  # the load will say what went wrong, in a new process
+        with _scanning:
+            return notebook_scan.scan(self.submission.folder, sources)
 
     def _clean(self, text: str) -> str:
         """The grader's temporary folder named as the student knows it: their entry."""

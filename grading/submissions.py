@@ -1,4 +1,4 @@
-"""A class's submissions: one entry per student, copied into clean folders of modules only.
+"""A class's submissions: one entry per student, copied into clean folders of modules and notebooks only.
 
 SUBMISSIONS holds one entry per student, a folder or a `.zip`; the student id is the entry's
 name without `.zip`. Hidden entries (".name", __MACOSX) are skipped, other files with a note.
@@ -7,9 +7,17 @@ From each entry only the curriculum's modules are taken (`ch1_sensitivity.py`, .
 in kit.registry.CHAPTERS), from its top, or else from one folder down (`exercises/`, or the
 entry's own name inside a zip). When several folders one down hold modules, `exercises/` is
 taken if it is one of them; otherwise the entry is ambiguous and scores zero, with the
-reason. Nothing else is copied, so a conftest.py, a .pth file, a pytest.ini or a helper
-module is never imported. Symbolic links are not followed (a link to solutions/ would
-otherwise pass); files over 1 MB are refused. Zip members are read, never extracted: no
+reason. Notebooks (`*.ipynb`, any name; not hidden ones, not Jupyter's `-checkpoint.ipynb`
+copies, nothing in a hidden folder such as .ipynb_checkpoints/) count as modules do when the
+folder is chosen, and are taken from the same folder: at most MAX_NOTEBOOKS of them, each at
+most MAX_NOTEBOOK_BYTES (16 MB: outputs make notebooks big), MAX_NOTEBOOKS_BYTES together. The
+grader copies a notebook's bytes as they are, as nb-01.ipynb, ... with the name the student gave
+it in `Submission.notebooks`, and never parses or believes it: the student's process reads it
+(grading/notebooks.py, which says what is taken from it and which chapters it serves; a
+chapter's .py module, when there is one, is graded instead of any notebook). Nothing else is
+copied, so a conftest.py, a .pth file, a pytest.ini or a helper module is never imported.
+Symbolic links are not followed (a link to solutions/ would otherwise pass); modules over
+1 MB are refused. Zip members are read, never extracted: no
 path in a zip can write anywhere; a member's name is only a key (one with "..", a leading
 "/" or a NUL is listed in the report and never read; a backslash separates folders).
 
@@ -46,6 +54,10 @@ from grading.entry_files import (
     FILE,
     FOLDER,
     MAX_MODULE_BYTES,  # noqa: F401
+    MAX_NOTEBOOK_BYTES,
+    MAX_NOTEBOOKS,
+    MAX_NOTEBOOKS_BYTES,
+    NOTEBOOK_HINT,
     NotRead,
     Refused,
     kind,
@@ -78,6 +90,7 @@ class Submission:
     label: str = ""  # how the report names a part of a platform's download (else the entry's name)
     part: object = None  # grading/layouts/: reads this student's part of a platform's download
     people: tuple = ()  # grading/layouts/: who handed it in, for the roster (several in a group)
+    notebooks: tuple = ()  # ((file in `folder`, name the student gave it), ...): grading/notebooks.py
 
     @property
     def modules(self) -> list[str]:
@@ -141,6 +154,7 @@ def prepare(submission: Submission, into: Path) -> Submission:
         submission.problem = f"{_shown(submission)} could not be read: {_why(error)}"
     if submission.problem:
         submission.source = ""
+        submission.notebooks = ()
         try:
             for module in os.listdir(into):  # only the modules copied above, a flat folder
                 os.unlink(into / module)
@@ -164,7 +178,7 @@ def _read_entry(submission: Submission) -> None:
         top = os.open(entry, FOLDER)  # O_NOFOLLOW: a link put in its place since is refused
         try:
             files, closed = _folder_files(top)
-            _copy(submission, files, lambda name, key: read_file(top, name, key), closed)
+            _copy(submission, files, lambda name, key, *bound: read_file(top, name, key, *bound), closed)
         finally:
             os.close(top)
     elif stat.S_ISREG(mode):
@@ -173,7 +187,8 @@ def _read_entry(submission: Submission) -> None:
                 raise unreadable("it changed while it was read; hand it in again")
             archive = _open_zip(f)
             with archive:
-                _copy(submission, zip_files(archive), lambda name, info: read_member(archive, name, info))
+                _copy(submission, zip_files(archive),
+                      lambda name, info, *bound: read_member(archive, name, info, *bound))
     else:
         raise unreadable(f"it is {kind(mode)}, not a folder or a .zip file; hand in the folder or "
                          f"the .zip file itself")
@@ -191,9 +206,22 @@ def _copy(submission: Submission, files: dict[str, object], read, closed: list[s
         return  # no modules at all: every exercise is "missing"
     folder, modules = chosen
     submission.source = _shown(submission) + (f"/{folder}/" if folder else "")
-    for module, key in sorted(modules.items()):
-        data = read(f"{folder}/{module}.py" if folder else f"{module}.py", key)
-        (submission.folder / f"{module}.py").write_bytes(data)
+    notebooks = sorted(base for base in modules if not base.endswith(".py"))
+    if len(notebooks) > MAX_NOTEBOOKS:
+        raise refused(f"it holds more than {MAX_NOTEBOOKS} notebooks; hand in one for the course or one per chapter")
+    total = 0
+    for base, key in sorted(modules.items()):
+        name = f"{folder}/{base}" if folder else base
+        if base in notebooks:  # its bytes only: the student's process reads it (grading/notebooks.py)
+            data = read(name, key, MAX_NOTEBOOK_BYTES, NOTEBOOK_HINT)
+            total += len(data)
+            if total > MAX_NOTEBOOKS_BYTES:
+                raise refused(f"its notebooks weigh more than {MAX_NOTEBOOKS_BYTES >> 20} MB together; {NOTEBOOK_HINT}")
+            file = f"nb-{len(submission.notebooks) + 1:02d}.ipynb"
+            (submission.folder / file).write_bytes(data)
+            submission.notebooks += ((file, base),)
+        else:
+            (submission.folder / base).write_bytes(read(name, key))
 
 
 def _listed(name: str, key: object) -> str:
@@ -282,12 +310,15 @@ def _open_zip(f) -> zipfile.ZipFile:
 # ---- which folder holds the modules -------------------------------------------------------------
 
 def _choose(files: dict[str, object]):
-    """((folder, {module: key}), other file names, problem): which folder holds the modules."""
+    """((folder, {file name: key}), other file names, problem): which folder holds the modules
+    (the curriculum's .py modules, and notebooks: grading/notebooks.py)."""
     by_folder: dict[str, dict[str, object]] = {}
     for name, key in files.items():
         folder, _, base = name.rpartition("/")
-        if base.endswith(".py") and base[:-3] in CHAPTERS and not isinstance(key, NotRead):
-            by_folder.setdefault(folder, {})[base[:-3]] = key
+        if isinstance(key, NotRead):
+            continue
+        if (base.endswith(".py") and base[:-3] in CHAPTERS) or _notebook(folder, base):
+            by_folder.setdefault(folder, {})[base] = key
     if "" in by_folder:
         folder = ""
     elif len(by_folder) == 1:
@@ -297,10 +328,16 @@ def _choose(files: dict[str, object]):
     elif not by_folder:
         return None, list(files), ""
     else:
-        return None, list(files), (f"curriculum modules in several folders ({', '.join(sorted(by_folder))}); "
-                                   f"keep one folder of modules, e.g. exercises/")
-    taken = {f"{folder}/{m}.py" if folder else f"{m}.py" for m in by_folder[folder]}
+        return None, list(files), (f"curriculum modules or notebooks in several folders "
+                                   f"({', '.join(sorted(by_folder))}); keep one folder of them, e.g. exercises/")
+    taken = {f"{folder}/{m}" if folder else m for m in by_folder[folder]}
     return (folder, by_folder[folder]), [n for n in files if n not in taken], ""
+
+
+def _notebook(folder: str, base: str) -> bool:
+    """A notebook handed in: .ipynb, not hidden (._x.ipynb), not Jupyter's checkpoint copy."""
+    return (base.lower().endswith(".ipynb") and not base.startswith(".") and not folder.startswith((".", "__MACOSX"))
+            and not base.lower().endswith("-checkpoint.ipynb"))
 
 
 def _why(error: BaseException) -> str:

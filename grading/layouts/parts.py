@@ -68,7 +68,7 @@ class Part:
                 submission.label = self.where(zips[0], files[zips[0]])  # what the report and a problem name
                 with submissions._open_zip(io.BytesIO(data)) as archive:
                     submissions._copy(submission, zip_files(archive),
-                                      lambda n, info: read_member(archive, n, info))
+                                      lambda n, info, *bound: read_member(archive, n, info, *bound))
                 others = [submissions._listed(n, files[n]) for n in files if n != zips[0]]
                 submission.skipped = tuple(sorted((*submission.skipped, *others)))[:50]
             else:
@@ -94,7 +94,7 @@ class FolderPart(Part):
                 raise refused(f"the folder {self.name}/ cannot be read ({error.strerror})") from None
             try:
                 files, closed = submissions._folder_files(folder)
-                yield (files, lambda name, key: read_file(folder, name, key), closed,
+                yield (files, lambda name, key, *bound: read_file(folder, name, key, *bound), closed,
                        lambda name, key: _read_bounded(folder, key[0], key[1], name))
             finally:
                 os.close(folder)
@@ -115,7 +115,7 @@ class LoosePart(Part):
         top = os.open(self.root, FOLDER)
         try:
             files = {name: real if isinstance(real, NotRead) else ("", real) for name, real in self.files.items()}
-            yield (files, lambda name, key: read_file(top, name, key), [],
+            yield (files, lambda name, key, *bound: read_file(top, name, key, *bound), [],
                    lambda name, key: _read_bounded(top, "", key[1], name))
         finally:
             os.close(top)
@@ -135,7 +135,7 @@ class ZipFolderPart(Part):
     def opened(self):
         with _class_zip(self.path) as archive:
             yield (zip_files(archive, self.prefix, submissions.MAX_NAMES),
-                   lambda name, info: read_member(archive, name, info), [],
+                   lambda name, info, *bound: read_member(archive, name, info, *bound), [],
                    lambda name, info: _read_member_bounded(archive, info, name))
 
 
@@ -154,7 +154,7 @@ class ZipLoosePart(Part):
                 by_name[info.orig_filename] = Twice() if info.orig_filename in by_name else info
             files = {name: by_name.get(member, NotRead("gone from the zip since it was listed"))
                      for name, member in self.files.items()}
-            yield (files, lambda name, info: read_member(archive, name, info), [],
+            yield (files, lambda name, info, *bound: read_member(archive, name, info, *bound), [],
                    lambda name, info: _read_member_bounded(archive, info, name))
 
     def where(self, name: str, key) -> str:
