@@ -283,7 +283,7 @@ class _Limit:
     def _on_alarm(self, signum, frame) -> None:
         if not self.active or not self._in_learner_code(frame):
             return  # the call is starting, or unwinding through the kit's code (the next alarm comes soon)
-        if _debugging(frame):  # the learner is at a pdb prompt: the clock waits
+        if _debugging(frame, self._learner):  # the learner is at a pdb prompt: the clock waits
             self.pause()
             signal.setitimer(signal.ITIMER_REAL, self.seconds, REPEAT)
             return
@@ -346,7 +346,7 @@ class _Limit:
             if not self.active:
                 return
             frame = sys._current_frames().get(self.thread)
-            if not self.by_signal and frame is not None and _debugging(frame):
+            if not self.by_signal and frame is not None and _debugging(frame, self._learner):
                 self.pause()
                 return
             if now >= self.hard_at:
@@ -400,13 +400,16 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.rstrip().splitlines())
 
 
-def _debugging(frame) -> bool:
-    """Whether a debugger (pdb, or any bdb.Bdb) traces the code this frame is in."""
+def _debugging(frame, learner) -> bool:
+    """Whether a debugger (pdb, or any bdb.Bdb) traces the code this frame is in: the thread's trace
+    function is one, or one of the learner's frames (`learner(filename)`) on the stack has one.
+    Only the learner's frames count: a debugger that was told to continue (pdb's `c`) leaves its
+    trace function on the outermost frame of the stack for good, and the clock would wait forever."""
     tracer = sys.gettrace() if threading.current_thread() is threading.main_thread() else None
     if tracer is not None and _is_bdb(tracer):
         return True
     while frame is not None:
-        if frame.f_trace is not None and _is_bdb(frame.f_trace):
+        if frame.f_trace is not None and learner(frame.f_code.co_filename) and _is_bdb(frame.f_trace):
             return True
         frame = frame.f_back
     return False

@@ -194,6 +194,30 @@ def test_the_clock_waits_while_a_debugger_is_stopped_in_the_learners_code(tmp_pa
     assert impl.call(SENSITIVITY, ([2.0, 5.0],))[0] == 10.0
 
 
+def test_a_debugger_that_continued_leaves_the_clock_running(tmp_path, monkeypatch):
+    """pdb's `c` (Bdb.set_continue) leaves its trace function on the stack's outermost frame: the
+    clock must still stop a later hang, in this process, after the debugger has gone."""
+    impl = Implementation(folder_with(tmp_path, "ch2_chain_rule.py", """\
+        def chain_sensitivity(ks):
+            if ks[0] == 1.0:
+                breakpoint()
+                return 10.0
+            while True:
+                pass
+        """), time_limit=0.3)
+
+    class Continuing(bdb.Bdb):
+        def user_line(self, frame):
+            self.set_continue()
+
+    monkeypatch.setattr(sys, "breakpointhook", lambda: Continuing().set_trace(sys._getframe(1)))
+    assert impl.call(SENSITIVITY, ([1.0],))[0] == 10.0
+    start = time.monotonic()
+    with pytest.raises(LearnerError) as stopped:
+        impl.call(SENSITIVITY, ([2.0],))
+    assert stopped.value.status == Status.TIMEOUT and time.monotonic() - start < 5
+
+
 def test_code_nothing_can_stop_ends_the_process_saying_where_it_was(tmp_path):
     folder_with(tmp_path, "ch2_chain_rule.py", """\
         def chain_sensitivity(ks):
