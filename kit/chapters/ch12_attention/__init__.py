@@ -33,7 +33,7 @@ The package, one job a module:
 - mistakes: the answers of the classic mistakes of value, for the diagnosis;
 - estimates: the slopes measured by nudging, as in chapter 1 (not for self-attention and the
   block, whose weights are too many to nudge in a message);
-- picture: the heat maps of attention's gradients, yours beside torch's, for the report.
+- pictures: the heat maps of attention's gradients, yours beside torch's, for the report.
 """
 from kit.chapters.ch12_attention.declarations import EXERCISES
 

@@ -34,7 +34,7 @@ from kit.chapters.ch12_attention.inputs import (
     self_attentions,
     t,
 )
-from kit.chapters.ch12_attention.picture import attention_picture, self_attention_picture
+from kit.chapters.ch12_attention.pictures import attention_picture, self_attention_picture
 from kit.diagnosis import Misconception, sign_flipped, without_upstream
 from kit.exercise import Exercise
 from kit.reference import gradients
