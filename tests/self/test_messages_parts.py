@@ -516,3 +516,14 @@ def test_python_s_last_line_says_which_method_is_missing(text, found):
     assert messages.missing_member("Value", f'  File "x.py", line 1, in f\n{text}') == found
     reflected = messages.missing_member("Value", "TypeError: unsupported operand type(s) for /: 'float' and 'Value'")
     assert reflected[0] == "__rtruediv__" and reflected[1].startswith("`2.0 / a`")
+
+
+def test_zeros_where_torch_is_merely_small_are_a_lost_gradient_not_float32_rounding():
+    """Chapter 10's batch norm over H and W alone on 1 × 1 images gives dx = 0 where torch's dx is
+    about 5e-6: within the float32 row's atol, but rounding never makes a number 0."""
+    torch_dx = torch.tensor([[-4.999925000854692e-06, 0.0], [5e-06, -0.0]], dtype=torch.float64)
+    found = compare(torch_dx, torch.zeros(2, 2, dtype=torch.float64), "accumulated")
+    assert found is not None and found.kind == "value" and not found.float32
+    larger = torch_dx * 1e6 + 0.1  # real rounding of numbers this size is still told apart
+    rounded = compare(larger, larger.float().double(), "derivative")
+    assert rounded is not None and rounded.float32
