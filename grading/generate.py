@@ -9,6 +9,7 @@ very same folder.
 """
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from dataclasses import dataclass
@@ -79,10 +80,29 @@ def write_solutions(folder: Path) -> None:
 
 
 def write_variant(folder: Path, variant: Variant, with_solutions: bool = True) -> None:
+    """The variant's module in `folder`, beside a copy of solutions/, or else beside the solutions
+    of only the curriculum modules it imports (chapter 13's imports chapters 8 and 12)."""
     if with_solutions:
         write_solutions(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{variant.module}.py").write_text(variant_source(variant))
+    source = variant_source(variant)
+    (folder / f"{variant.module}.py").write_text(source)
+    if not with_solutions:
+        for module in _imported_chapters(source):
+            shutil.copy(SOLUTIONS / f"{module}.py", folder / f"{module}.py")
+
+
+def _imported_chapters(source: str, seen: frozenset = frozenset()) -> set[str]:
+    """The curriculum modules `source` imports (`import ch8_tensors`, `from ch12_attention import
+    ...`), and those their solutions import in turn."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+        found |= {n for n in names if n in CHAPTERS and n not in seen}
+    for module in list(found):
+        found |= _imported_chapters((SOLUTIONS / f"{module}.py").read_text(), seen | found)
+    return found
 
 
 def generate_class(into: Path, size: int, kinds=("WRONG", "RIGHT")) -> list[str]:
