@@ -156,7 +156,7 @@ EXERCISES.append(Exercise(
     module="ch13_gpt", name="train_gpt", reference=train_gpt,
     inputs=gpts(training_steps, training_rates).map(lambda a: (a[2], a[0], a[1], a[3], a[4], a[5])),
     reference_name="torch.optim.AdamW",
-    examples=(tiny_training(0, 0.1), tiny_training(3, 0.1),
+    examples=(tiny_training(3, 0.1), tiny_training(0, 0.1),
               (TWO_BLOCKS[2], TWO_BLOCKS[0], TWO_BLOCKS[1], TWO_BLOCKS[3], 3, 0.01),
               (SAME_TOKEN[2], SAME_TOKEN[0], SAME_TOKEN[1], SAME_TOKEN[3], 1, 0.05)),
     domain="the GPTs of gpt_backward; steps 1..4 (and 0 among the examples); lr 1e-3 to 0.1",
