@@ -3,6 +3,11 @@
 Every exercise has at least two WRONG variants, each of which the exercise's check must fail
 (with a wrong answer or an error, never "not attempted"), and at least one RIGHT variant,
 which must pass. Variants live in tests/self/variants/<module>.py.
+
+From chapter 10 on, every WRONG variant is also diagnosed (a misconception names it), and the
+variants of those chapters are checked again on the inputs of other grading seeds, as
+`kit grade` draws them for a course: a variant caught or passed only on the derandomized
+profile's inputs would be luck.
 """
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import settings
 
+from grading.seed import grading_settings
 from kit.check import ExerciseFailure, check
 from kit.diagnosis import diagnose
 from kit.implementation import Implementation
@@ -19,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = Implementation(ROOT / "solutions")
 VARIANTS = Implementation(Path(__file__).parent / "variants")
 GRADING = settings.get_profile("grading")
+ALWAYS_DIAGNOSED = ("ch10_convolution", "ch11_recurrence", "ch12_attention", "ch13_gpt")
+SEEDS = (b"a course's seed", b"another course's seed")
 
 
 class Patched(Implementation):
@@ -32,9 +40,9 @@ class Patched(Implementation):
         return SimpleNamespace(**{**vars(SOLUTIONS.module(name)), **self.overrides})
 
 
-def variants(kind: str) -> list:
+def variants(kind: str, chapters=CHAPTERS) -> list:
     found = []
-    for module in CHAPTERS:
+    for module in chapters:
         for name, why, replacement in getattr(VARIANTS.module(module), kind):
             overrides = replacement if isinstance(replacement, dict) else {name: replacement}
             found.append(pytest.param(EXERCISES[f"{module}.{name}"], overrides, id=f"{module}.{name}: {why}"))
@@ -74,3 +82,22 @@ def test_every_exercise_has_variants(exercise):
         return sum(name == exercise.name for name, _, _ in getattr(VARIANTS.module(exercise.module), kind))
     assert count("WRONG") >= 2, f"{exercise.id} needs at least two WRONG variants"
     assert count("RIGHT") >= 1, f"{exercise.id} needs at least one RIGHT variant"
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=("seed 1", "seed 2"))
+@pytest.mark.parametrize(("exercise", "overrides"), variants("WRONG", ALWAYS_DIAGNOSED))
+def test_wrong_variant_is_caught_on_other_seeds(exercise, overrides, seed):
+    with pytest.raises(ExerciseFailure) as failure:
+        check(exercise, Patched(overrides), grading_settings(exercise, seed))
+    assert failure.value.status in ("wrong", "error"), failure.value.message
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=("seed 1", "seed 2"))
+@pytest.mark.parametrize(("exercise", "overrides"), variants("RIGHT", ALWAYS_DIAGNOSED))
+def test_right_variant_passes_on_other_seeds(exercise, overrides, seed):
+    check(exercise, Patched(overrides), grading_settings(exercise, seed))
+
+
+@pytest.mark.parametrize(("exercise", "overrides"), variants("WRONG", ALWAYS_DIAGNOSED))
+def test_every_wrong_variant_of_the_later_chapters_is_diagnosed(exercise, overrides):
+    assert diagnose(exercise, Patched(overrides)) is not None
