@@ -5,6 +5,8 @@ tensors are float64 (indices int64) built with `torch.tensor(..., dtype=torch.fl
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import hypothesis.strategies as st
 import numpy as np
 import torch
@@ -70,3 +72,19 @@ def index_tensors(shape, high: int) -> st.SearchStrategy[torch.Tensor]:
     """
     arrays = hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1), fill=st.nothing())
     return arrays.map(lambda a: torch.tensor(a, dtype=torch.int64))
+
+
+# one strategy per shape, built once and shared by the chapters: building a strategy costs more
+# than drawing from it
+floats, upstreams, indices_of = (lru_cache(None)(tensors), lru_cache(None)(upstream_tensors),
+                                 lru_cache(None)(index_tensors))
+
+
+def t(values) -> torch.Tensor:
+    """A worked example's float64 tensor."""
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def ix(values) -> torch.Tensor:
+    """A worked example's int64 index tensor."""
+    return torch.tensor(values, dtype=torch.int64)

@@ -6,24 +6,10 @@ keeps every promise: a kernel never larger than the padded image, N·H·W ≥ 2 
 no two equal values in a max-pooling window (a permutation of distinct values), an even H and
 W for the network.
 """
-from functools import lru_cache
-
 import hypothesis.strategies as st
 import torch
 
-from kit.strategies import index_tensors, tensors, upstream_tensors
-
-# one strategy per shape, built once: building a strategy costs more than drawing from it
-floats, upstreams, indices_of = (lru_cache(None)(tensors), lru_cache(None)(upstream_tensors),
-                                 lru_cache(None)(index_tensors))
-
-
-def t(values):
-    return torch.tensor(values, dtype=torch.float64)
-
-
-def ix(values):
-    return torch.tensor(values, dtype=torch.int64)
+from kit.strategies import floats, ix, t, upstreams
 
 
 def out_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:

@@ -6,20 +6,13 @@ weight, then comes out with the wrong shape). Inputs lie in [-2, 2], weights, bi
 in [-1, 1] (c_prev in [-2, 2]), so that tanh and σ are neither flat nor straight; upstream
 gradients vary element by element (kit.strategies.upstream_tensors), and so does dc.
 """
-from functools import lru_cache
-
 import hypothesis.strategies as st
 import torch
 
 from kit.chapters.ch8_tensors.inputs import sizes
-from kit.strategies import tensors, upstream_tensors
+from kit.strategies import floats, t, upstreams
 
-floats, upstreams = lru_cache(None)(tensors), lru_cache(None)(upstream_tensors)
 STEPS, ROWS, SIDE = 5, 3, 4
-
-
-def t(values):
-    return torch.tensor(values, dtype=torch.float64)
 
 
 @st.composite

@@ -32,12 +32,12 @@ from kit.chapters.ch12_attention.inputs import (
     layernorms,
     self_attention_example,
     self_attentions,
-    t,
 )
 from kit.chapters.ch12_attention.pictures import attention_picture, self_attention_picture
 from kit.diagnosis import Misconception, sign_flipped, without_upstream
 from kit.exercise import Exercise
 from kit.reference import gradients
+from kit.strategies import t
 
 EXERCISES: list[Exercise] = []
 

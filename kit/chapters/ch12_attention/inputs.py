@@ -7,19 +7,12 @@ networks are: a softmax fed hypothesis' favourite numbers (all zeros, all equal)
 saturated, and there most mistakes of value hide. A share of the attention draws still repeats
 values (equal keys, equal queries) on purpose.
 """
-from functools import lru_cache
-
 import hypothesis.strategies as st
 import torch
 
-from kit.strategies import shapes, tensors, upstream_tensors
+from kit.strategies import floats, shapes, upstreams
 
 # one strategy per shape, built once: building a strategy costs more than drawing from it
-floats, upstreams = lru_cache(None)(tensors), lru_cache(None)(upstream_tensors)
-
-
-def t(values):
-    return torch.tensor(values, dtype=torch.float64)
 
 
 def bools(values):

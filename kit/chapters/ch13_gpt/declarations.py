@@ -14,7 +14,6 @@ from kit.chapters.ch13_gpt.inputs import (
     TWO_BLOCKS,
     adamw_inputs,
     gpts,
-    t,
     training_rates,
     training_steps,
 )
@@ -31,6 +30,7 @@ from kit.chapters.ch13_gpt.mistakes import (
 from kit.chapters.ch13_gpt.optim import one_step, trained
 from kit.diagnosis import Misconception
 from kit.exercise import Exercise
+from kit.strategies import t
 
 EXERCISES: list[Exercise] = []
 

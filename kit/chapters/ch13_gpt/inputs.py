@@ -5,26 +5,13 @@ T <= T_max by construction) and a seed; its tensors come from a torch generator 
 Hypothesis' favourite numbers (0, 1, equal values) would make every weight alike and hide a
 mistake; uniform random tensors do not.
 """
-from functools import lru_cache
-
 import hypothesis.strategies as st
 import numpy as np
 import torch
 from hypothesis.extra import numpy as hnp
 
 from kit.chapters.ch13_gpt.expressions import BLOCK_KEYS
-from kit.strategies import positive, reals, shapes, tensors, upstream_tensors
-
-upstreams = lru_cache(None)(upstream_tensors)
-floats = lru_cache(None)(tensors)
-
-
-def t(values):
-    return torch.tensor(values, dtype=torch.float64)
-
-
-def ix(values):
-    return torch.tensor(values, dtype=torch.int64)
+from kit.strategies import floats, ix, positive, reals, shapes, t, upstreams
 
 
 def random_gpt(seed: int, vocab: int, t_max: int, channels: int, hidden: int, n_blocks: int,

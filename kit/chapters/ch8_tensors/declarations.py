@@ -21,14 +21,12 @@ from kit.chapters.ch8_tensors.inputs import (
     broadcasts,
     classifications,
     elementwise,
-    ix,
     linears,
     lookups,
     matmuls,
     mlps,
     mse_pairs,
     softmaxes,
-    t,
 )
 from kit.chapters.ch8_tensors.mistakes import (
     batchnorm_constant_statistics,
@@ -48,6 +46,7 @@ from kit.chapters.ch8_tensors.mistakes import (
 from kit.diagnosis import Misconception, sign_flipped, without_upstream
 from kit.exercise import Exercise
 from kit.reference import gradients
+from kit.strategies import ix, t
 
 UNBIASED = ("You used the unbiased variance (÷ (N - 1), torch.var's default); batch norm in training "
             "divides by N: x.var(dim=0, unbiased=False).")

@@ -6,22 +6,8 @@ that a transposed answer comes out with the wrong shape instead of passing by lu
 from functools import lru_cache
 
 import hypothesis.strategies as st
-import torch
 
-from kit.strategies import index_tensors, shapes, tensors, upstream_tensors
-
-# one strategy per shape, built once: building a strategy costs more than drawing from it
-floats, upstreams, indices_of = (lru_cache(None)(tensors), lru_cache(None)(upstream_tensors),
-                                 lru_cache(None)(index_tensors))
-
-
-def t(values):
-    return torch.tensor(values, dtype=torch.float64)
-
-
-def ix(values):
-    return torch.tensor(values, dtype=torch.int64)
-
+from kit.strategies import floats, indices_of, shapes, t, upstreams
 
 GRID = t([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 CUBE = t([[[1.0, -2.0, 0.5, 3.0], [2.0, 0.0, -1.0, 1.5], [-3.0, 1.0, 2.5, -0.5]],
