@@ -59,9 +59,8 @@ def naive(student: Path, scratch: Path) -> tuple[float, dict[str, bool]]:
                       "-p", "no:cacheprovider", "-q", f"--junitxml={report}", f"--html={scratch / 'report.html'}"])
     passed = {}
     for case in ElementTree.parse(report).iter("testcase"):
-        module = case.get("classname").rsplit(".", 1)[-1].removeprefix("test_")
-        name = case.get("name").split("[", 1)[1].rstrip("]")
-        passed[f"{module}.{name}"] = not any(child.tag in ("failure", "error", "skipped") for child in case)
+        exercise = case.get("name").split("[", 1)[1].rstrip("]")  # test_exercise[ch6_functions.sigmoid]
+        passed[exercise] = not any(child.tag in ("failure", "error", "skipped") for child in case)
     return seconds, passed
 
 
