@@ -16,6 +16,7 @@ import ast
 from pathlib import Path
 
 from kit.autograd.scan import _Program
+from kit.autograd.scan.program import module_trees
 from kit.registry import CHAPTERS
 
 SOURCES_LIMIT = 80 << 20  # bytes of the reply: the kept code of every notebook (at most 64 MB of them)
@@ -24,13 +25,7 @@ SOURCES_LIMIT = 80 << 20  # bytes of the reply: the kept code of every notebook 
 def trees(folder: Path, sources) -> dict[str, ast.Module]:
     """{chapter: syntax tree} of the .py modules in `folder` and of the chapters the reply
     `sources` ({chapter: [[cell label, text], ...]}) says notebooks serve (never one with a module)."""
-    found = {}
-    for module in CHAPTERS:
-        path = folder / f"{module}.py"
-        try:
-            found[module] = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=path.name)
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+    found = module_trees(folder)
     if type(sources) is not dict:
         return found
     for chapter, cells in sources.items():

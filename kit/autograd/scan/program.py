@@ -21,6 +21,11 @@ from kit.registry import CHAPTERS, EXERCISES
 
 def scan(folder: Path) -> dict[str, str]:
     """{exercise id: why it scores zero} for every exercise whose code uses autograd."""
+    return Program(module_trees(folder)).findings()
+
+
+def module_trees(folder: Path) -> dict[str, ast.Module]:
+    """{chapter: syntax tree} of the curriculum modules in `folder` that parse."""
     trees = {}
     for module in CHAPTERS:
         path = folder / f"{module}.py"
@@ -28,7 +33,7 @@ def scan(folder: Path) -> dict[str, str]:
             trees[module] = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=path.name)
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # missing or broken: the run reports it
-    return Program(trees).findings()
+    return trees
 
 
 class Program:
