@@ -1,4 +1,4 @@
-"""The one registry of exercises, in the curriculum's order (curriculum.md, the contract).
+"""The one registry of exercises, in the curriculum's order (CURRICULUM.md is its readable page).
 
 Each chapter in kit/chapters/ (a module, or a package when it outgrows one file) declares its
 exercises beside their references: `EXERCISES.append(Exercise(module=..., name=..., ...))`;
