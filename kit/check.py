@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis.errors import Flaky
 
 from kit import messages
-from kit.compare import Mismatch, compare, differences
+from kit.compare import Mismatch, all_match, compare, differences
 from kit.diagnosis import diagnose
 from kit.implementation import LearnerError
 from kit.protocols import Impl
@@ -91,6 +91,14 @@ def fault(exercise: Exercise, expected: object, actual: object, changed: str | N
     it changed in place; None when it passes. The one rule, for the learner's run and the grader's
     verdict (grading/verdict.py) alike."""
     return compare(expected, actual, exercise.tolerance) or changed or None
+
+
+def all_pass(exercise: Exercise, expected: tuple, found: list[tuple[object, str | None]]) -> bool:
+    """Whether `fault` is None for every (answer, changed) of `found` against `expected`, one
+    for one: the same rule, with the numbers checked all at once (kit.compare.all_match). The
+    grader's quick verdict on a whole batch; where it is False, `fault` finds the first failure."""
+    return len(found) == len(expected) and all(changed is None for _, changed in found) and \
+        all_match(zip(expected, (actual for actual, _ in found)), exercise.tolerance)
 
 
 def check(exercise: Exercise, impl: Impl, settings: Settings | None = None) -> None:
