@@ -25,8 +25,11 @@ Decisions the contract leaves open, stated on the learner's pages too:
   differently. The exact ties (an input of zeros with a positive bias: four equal values per
   window; torch gives the gradient to the first in row-major order) and relu's input at exactly
   0 (slope 0, as torch) are in the worked examples, where every order of summing is exact. It
-  draws half the examples of the others (draws=0.5) and has no nudged estimate: a nudge
-  straddles relu's kink and the pooling switch.
+  has no nudged estimate: a nudge straddles relu's kink and the pooling switch.
+- Fewer draws where a learner's loops are slow (Exercise.draws): conv1d_backward and
+  conv2d_backward draw half the profile's examples (75 in grading), cnn_backward a quarter (38):
+  a by-hand convolution loops over the kernel's offsets in Python, a millisecond or more a call,
+  and grading a class would spend most of its time there (benchmarks/grading.py).
 
 Mistakes of shape, dtype or keys are named by kit.diagnosis itself (a db not summed over
 positions has the wrong shape, for one); the misconceptions here name the mistakes of value,

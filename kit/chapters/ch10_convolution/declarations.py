@@ -110,6 +110,7 @@ def conv1d_backward(x, w, b, upstream):
 EXERCISES.append(Exercise(
     module="ch10_convolution", name="conv1d_backward", reference=conv1d_backward,
     inputs=conv1ds(),
+    draws=0.5,
     examples=CONV1D_EXAMPLES,
     domain="x (N, C, L), w (F, C, K), b (F,): N, C, F from 1 to 3, K from 1 to 4, L from K to 7, "
            "elements in [-5, 5]; upstream (N, F, L - K + 1); stride 1, no padding",
@@ -151,6 +152,7 @@ def conv2d_estimate(x, w, b, upstream, stride=1, padding=0):
 EXERCISES.append(Exercise(
     module="ch10_convolution", name="conv2d_backward", reference=conv2d_backward,
     inputs=conv2ds(),
+    draws=0.5,
     examples=CONV2D_EXAMPLES,
     domain="x (N, C, H, W), w (F, C, KH, KW), b (F,): N 1 or 2, C and F from 1 to 3, KH and KW from "
            "1 to 3 (often not square), H up to 6 and W up to 7 with H + 2·padding ≥ KH and "
@@ -311,7 +313,7 @@ EXERCISES.append(Exercise(
         Misconception(FLIPPED, cnn_by_hand(flip=True)),
     ),
     tolerance="accumulated",
-    draws=0.5,
+    draws=0.25,
     picture=heat_picture("ch10_convolution.cnn_backward", CNN_EXAMPLES[2],
                          (("x[1, 0]", "x", (1, 0)), ("x[0, 0] (all zeros: ties)", "x", (0, 0)),
                           ("w_conv[0, 0]", "w_conv", (0, 0))),

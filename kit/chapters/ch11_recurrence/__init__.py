@@ -10,8 +10,9 @@ is a sum of squares.
 
 Sizes stay small so that the chapter is cheap: T 1..5 steps, N 1..3 rows, D and H 1..4 with
 D ≠ H in half of the draws. Upstream gradients vary element by element, and so does dc.
-The references are light (a few milliseconds); drawing an LSTM's four gates' weights is what
-costs, so the two LSTM exercises draw half of the profile's examples (draws=0.5).
+The references are light (a few milliseconds); a learner's loop over the steps is what costs
+in grading, and drawing an LSTM's four gates' weights: the RNN exercises draw half of the
+profile's examples (75 in grading), the LSTM exercises a third (50), clip_grad_norm all.
 
 The upstream convention is the contract's: an upstream gradient given for a step is what
 arrives there from outside that step; the loss is L = Σ upstream·h (+ Σ dc·c), and the paths

@@ -75,6 +75,7 @@ def rnn_step_backward(x, h_prev, w_ih, w_hh, b, upstream):
 EXERCISES.append(Exercise(
     module="ch11_recurrence", name="rnn_step_backward", reference=rnn_step_backward,
     inputs=rnn_steps(),
+    draws=0.5,
     examples=RNN_STEP_EXAMPLES,
     domain="x (N, D), h_prev (N, H), w_ih (H, D), w_hh (H, H), b (H,), upstream (N, H): N from 1 to 3, "
            "D and H from 1 to 4 (often different); x in [-2, 2], the others in [-1, 1], upstream in [-3, 3]",
@@ -110,6 +111,7 @@ def steps_of(xs, *rest):
 EXERCISES.append(Exercise(
     module="ch11_recurrence", name="rnn_backward", reference=rnn_backward,
     inputs=rnns(),
+    draws=0.5,
     examples=RNN_EXAMPLES,
     domain="xs (T, N, D), h0 (N, H), w_ih (H, D), w_hh (H, H), b (H,), upstream (T, N, H): T from 1 to 5, "
            "N from 1 to 3, D and H from 1 to 4 (often different); xs in [-2, 2], the others in [-1, 1], "
@@ -151,7 +153,7 @@ def batch_of(x, *rest):
 
 EXERCISES.append(Exercise(
     module="ch11_recurrence", name="lstm_step_backward", reference=lstm_step_backward,
-    draws=0.5,  # drawing the four gates' weights costs more than checking them
+    draws=0.33,
     inputs=lstm_steps(),
     examples=LSTM_STEP_EXAMPLES,
     domain="x (N, D), h_prev (N, H), c_prev (N, H), w_ih (4H, D), w_hh (4H, H), b (4H,), dh and dc "
@@ -193,7 +195,7 @@ def lstm_backward(xs, h0, c0, w_ih, w_hh, b, upstream):
 
 EXERCISES.append(Exercise(
     module="ch11_recurrence", name="lstm_backward", reference=lstm_backward,
-    draws=0.5,  # drawing the four gates' weights costs more than checking them
+    draws=0.33,
     inputs=lstms(),
     examples=LSTM_EXAMPLES,
     domain="xs (T, N, D), h0 and c0 (N, H), w_ih (4H, D), w_hh (4H, H), b (4H,), upstream (T, N, H): "

@@ -243,7 +243,7 @@ EXERCISES.append(Exercise(
         without_upstream(self_attention_backward),
     ),
     tolerance="accumulated",
-    draws=0.5,
+    draws=0.33,
     picture=self_attention_picture,
 ))
 
@@ -292,5 +292,5 @@ EXERCISES.append(Exercise(
         without_upstream(block_backward),
     ),
     tolerance="accumulated",
-    draws=0.25,
+    draws=0.15,
 ))

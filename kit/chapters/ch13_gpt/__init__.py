@@ -11,9 +11,10 @@ function AdamW.step runs, on the optimizer's state exp_avg, exp_avg_sq and step)
 The GPTs are drawn as sizes and a seed (inputs.gpts): 1 or 2 blocks (3 in an example), 1 to 3
 heads of width 1 or 2, V 2..6, T_max 1..5 with T 1..T_max (so often T < T_max and wpe has unused
 rows), B 1..3, hidden width 1..6, tokens sometimes of one kind only (every token repeated); the
-tensors come uniform from a torch generator on the seed. gpt_backward draws 0.2 and train_gpt
-0.05 of the profile's examples (its reference trains up to four steps): in grading, 30 and 8
-drawn inputs beside the worked examples (about 0.15 s and 0.3 s of reference time).
+tensors come uniform from a torch generator on the seed. gpt_backward draws 0.12 and train_gpt
+0.03 of the profile's examples (its reference trains up to four steps): in grading, 18 and 4
+drawn inputs beside the worked examples. A learner's GPT by hand costs some 3 ms a call and
+their training loop some 10 ms: more draws would make these two a fifth of a student's grading.
 
 AdamW divides each step by the gradient's running size, so a loss curve barely notices a
 gradient off by a constant: gpt_backward is checked gradient by gradient, and train_gpt's

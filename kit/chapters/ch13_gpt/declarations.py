@@ -74,7 +74,7 @@ EXERCISES.append(Exercise(
                       "(the loss's mean is already in dlogits).", wpe_averaged(gpt_backward)),
     ),
     tolerance="accumulated",
-    draws=0.2,
+    draws=0.12,
     answer_names=("loss", "gradients"),
 ))
 
@@ -181,6 +181,6 @@ EXERCISES.append(Exercise(
                       decay_without_lr),
     ),
     tolerance="accumulated",
-    draws=0.05,
+    draws=0.03,
     picture=loss_picture,
 ))
