@@ -219,3 +219,11 @@ def test_kit_grade_quiet_makes_no_progress(graded, capsys):
 def test_kit_grade_shows_the_drawing_line_on_stderr(graded, capsys):
     assert isinstance(graded()["progress"], Progress)
     assert "kit grade: drawing the graded inputs of 2 exercises: about 1 s on 1 process\n" in capsys.readouterr().err
+
+
+def test_every_chapter_has_its_own_drawing_time():
+    """A chapter added without a row would be announced at the default: say so here instead."""
+    from kit.registry import CHAPTERS
+
+    assert sorted(DRAW_SECONDS) == sorted(CHAPTERS)
+    assert all(0 < seconds < 5 for seconds in DRAW_SECONDS.values())
