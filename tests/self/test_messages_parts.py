@@ -527,3 +527,48 @@ def test_zeros_where_torch_is_merely_small_are_a_lost_gradient_not_float32_round
     larger = torch_dx * 1e6 + 0.1  # real rounding of numbers this size is still told apart
     rounded = compare(larger, larger.float().double(), "derivative")
     assert rounded is not None and rounded.float32
+
+
+def _nan_where(first_only: bool):
+    """An answer twice torch's, NaN on the first sampled input (or on every one)."""
+    exercise = EXERCISES["ch6_functions.sigmoid_backward"]
+    first = sample_inputs(exercise)[0]
+
+    def answer(*args):
+        doubled = exercise.reference(*args) * 2
+        nan = not first_only or all(torch.equal(a, b) for a, b in zip(args, first))
+        return torch.full_like(doubled, float("nan")) if nan else doubled
+    return answer
+
+
+class Answering:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def call(self, exercise, args):
+        return self.answer(*copy_args(args)), None
+
+
+def test_a_misconception_that_reproduces_a_nan_and_every_other_number_is_named():
+    import dataclasses
+
+    from kit.diagnosis import Misconception
+    exercise = EXERCISES["ch6_functions.sigmoid_backward"]
+    named = dataclasses.replace(exercise, misconceptions=(Misconception("the doubled one", _nan_where(True)),))
+    assert diagnose(named, Answering(_nan_where(True))) == "the doubled one"
+    # a NaN is no match for a number, either way round
+
+    def doubled(*args):
+        return exercise.reference(*args) * 2
+    assert diagnose(named, Answering(doubled)) is None
+    other = dataclasses.replace(exercise, misconceptions=(Misconception("the doubled one", doubled),))
+    assert diagnose(other, Answering(_nan_where(True))) is None
+
+
+def test_a_misconception_whose_answers_are_all_nan_names_no_answer_of_nans():
+    import dataclasses
+
+    from kit.diagnosis import Misconception
+    exercise = EXERCISES["ch6_functions.sigmoid_backward"]
+    nans = dataclasses.replace(exercise, misconceptions=(Misconception("all NaN", _nan_where(False)),))
+    assert diagnose(nans, Answering(_nan_where(False))) is None

@@ -10,8 +10,9 @@ examples: self_attention_backward a third of the profile's count (50 in grading)
 0.15 (22).
 
 Decisions the contract leaves open, stated on the learner's pages too:
-- layernorm_backward draws D = x.shape[-1] from 2 to 5: over one feature x̂ is 0 and the output
-  is beta whatever x is (and the unbiased variance of a misconception divides by 0). x has one
+- layernorm_backward draws D = x.shape[-1] from 1 to 5, D = 1 in one draw of nine: over one
+  feature x̂ is 0 and the output is beta whatever x is, so dx = 0 and dgamma = 0 (and the
+  unbiased variance of a misconception divides by 0). Shrinking goes to D = 2. x has one
   to three dims; eps is the default or passed in (1e-5, 1e-3, 0.1, 1), so an answer that
   ignores its eps is caught.
 - gelu_backward's approximate is left to its default or passed in as "none" or "tanh".

@@ -42,7 +42,11 @@ def layernorm_constant_statistics(layernorm_backward):
 
 def layernorm_unbiased(x, gamma, beta, upstream, eps=EPS):
     def normalise(x, gamma, beta):
-        return gamma * (x - x.mean(dim=-1, keepdim=True)) / torch.sqrt(x.var(dim=-1, keepdim=True) + eps) + beta
+        centred = x - x.mean(dim=-1, keepdim=True)
+        # Σ(x - μ)² / (D - 1): over one feature 0/0, NaN as in x.var(), without its warning
+        var = (centred ** 2).sum(dim=-1, keepdim=True) / (x.shape[-1] - 1) if x.shape[-1] > 1 \
+            else torch.full_like(centred, math.nan)
+        return gamma * centred / torch.sqrt(var + eps) + beta
     return gradients(normalise, x, gamma, beta, upstream=upstream)
 
 
