@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -158,7 +159,8 @@ class Implementation:
             raise self._timed_out[exercise.id]
         given = copy_args(args)
         limit = self._limit(lambda: _call_words(exercise, args))
-        answer, exc = _run(limit, lambda: autograd.run(exercise.run, module, exercise.name, given))
+        with unwritten_memory_is_nan():
+            answer, exc = _run(limit, lambda: autograd.run(exercise.run, module, exercise.name, given))
         if limit.fired:  # it never ended (or caught its stop, and returned all the same)
             raise self._time_is_up(exercise, args, limit) from None
         if isinstance(exc, NotImplementedError):
@@ -182,6 +184,28 @@ class Implementation:
         error = LearnerError(Status.TIMEOUT, limit.call_message(exercise, args))
         self._timed_out[exercise.id] = error
         return error
+
+
+@contextmanager
+def unwritten_memory_is_nan():
+    """While the learner's code runs, what torch.empty, empty_like and their kin allocate is NaN
+    (integers: their largest value), torch's deterministic mode: a gradient buffer made with
+    empty_like and left unwritten somewhere is then wrong on every run and in grading alike,
+    not only where the allocator happens to hand out zeros. Torch's settings are restored after,
+    also those the learner's code changed.
+
+    torch.use_deterministic_algorithms would import torch._inductor first (1.6 s, and nothing a
+    grading child may import once locked down); its two switches in torch._C are set instead."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch._C._get_deterministic_fill_uninitialized_memory()
+    torch._C._set_deterministic_algorithms(True, warn_only=True)  # warn_only: no learner's op refused for it
+    torch._C._set_deterministic_fill_uninitialized_memory(True)
+    try:
+        yield
+    finally:
+        torch._C._set_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch._C._set_deterministic_fill_uninitialized_memory(fill)
 
 
 def _caused(error: LearnerError, exc: BaseException) -> LearnerError:
