@@ -26,6 +26,7 @@ from kit.chapters.ch13_gpt.mistakes import (
     residual_dropped,
     training,
     wpe_averaged,
+    wpe_unwritten,
 )
 from kit.chapters.ch13_gpt.optim import one_step, trained
 from kit.diagnosis import Misconception
@@ -72,6 +73,10 @@ EXERCISES.append(Exercise(
         Misconception("wpe's gradient is divided by the batch size; every sequence of the batch adds "
                       "its gradient to the same rows of wpe, so sum over the batch, do not average "
                       "(the loss's mean is already in dlogits).", wpe_averaged(gpt_backward)),
+        Misconception("wpe's gradient is NaN in the rows past T: they were never written. A buffer "
+                      "from torch.empty_like holds whatever memory it gets (the kit fills it with NaN, "
+                      "so you see it every run); positions no token used get gradient 0: start from "
+                      "torch.zeros_like(wpe).", wpe_unwritten(gpt_backward)),
     ),
     tolerance="accumulated",
     draws=0.12,

@@ -42,6 +42,17 @@ def wpe_averaged(reference):
     return answer
 
 
+def wpe_unwritten(reference):
+    """wpe's gradient in a buffer from torch.empty_like with rows T.. never written: NaN there, as
+    the learner's code allocates it (kit.implementation.unwritten_memory_is_nan)."""
+    def answer(tokens, targets, params, n_heads):
+        loss, grads = reference(tokens, targets, params, n_heads)
+        wpe = grads["wpe"].clone()
+        wpe[tokens.shape[1]:] = math.nan
+        return loss, {**grads, "wpe": wpe}
+    return answer
+
+
 def adamw_formula(param, grad, m, v, step, lr, betas, eps, weight_decay, *, l2=False, correct_m=True,
                   correct_v=True, number=lambda step: step, decay_after=False, eps_inside=False,
                   eps_uncorrected=False, decay_without_lr=False):

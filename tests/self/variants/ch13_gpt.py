@@ -45,7 +45,8 @@ def block_step_by_step(x, p, n_heads, upstream, attention_residual=True, mlp_res
             "w_proj": torch.einsum("...c,...h->ch", upstream, g), "b_proj": upstream.reshape(-1, c).sum(0)}
 
 
-def gpt_with(lookup_use=True, output_use=True, wpe_rows="full", wpe_mean=False, block=CH12.block_backward):
+def gpt_with(lookup_use=True, output_use=True, wpe_rows="full", wpe_mean=False, block=CH12.block_backward,
+             wpe_buffer=torch.zeros_like):
     """gpt_backward written with einsum and a while loop down the blocks, bent as asked."""
     def gpt_backward(tokens, targets, params, n_heads):
         wte, blocks = params["wte"], params["blocks"]
@@ -72,7 +73,7 @@ def gpt_with(lookup_use=True, output_use=True, wpe_rows="full", wpe_mean=False, 
             d_wte = d_wte + torch.einsum("btv,btc->vc", d_logits, normed)
         if lookup_use:
             d_wte = d_wte + CH8.embedding_backward(tokens, wte.shape[0], d_h)
-        d_wpe = torch.zeros_like(params["wpe"])
+        d_wpe = wpe_buffer(params["wpe"])
         for t in range(steps):
             d_wpe[t] = d_h[:, t].sum(0) / (batch if wpe_mean else 1)
         if wpe_rows == "used":
@@ -177,6 +178,8 @@ WRONG = [
      gpt_with(block=lambda *a: block_step_by_step(*a, mlp_residual=False))),
     ("gpt_backward", "wpe's gradient only (T, C)", gpt_with(wpe_rows="used")),
     ("gpt_backward", "wpe's gradient averaged over the batch", gpt_with(wpe_mean=True)),
+    ("gpt_backward", "wpe's gradient in a torch.empty_like buffer, rows past T never written",
+     gpt_with(wpe_buffer=torch.empty_like)),
     ("adamw_step", "L2: the decay added to the gradient", adamw_with(l2=True)),
     ("adamw_step", "no bias correction of m", adamw_with(correct_m=False)),
     ("adamw_step", "no bias correction of v", adamw_with(correct_v=False)),
