@@ -97,6 +97,35 @@ def test_the_message_is_the_one_pytest_shows(tmp_path):
     assert results(tmp_path / "out", "student")[variant.exercise]["output"] == failure.value.message
 
 
+def test_an_error_shows_the_learners_frames_only_as_pytest_does(tmp_path):
+    """The traceback in the grade book names the learner's lines, never the kit's own modules as a
+    grading child holds them ("<kit kit.drivers>"), also for an error the kit's driver raises."""
+    folder = tmp_path / "class" / "student"
+    folder.mkdir(parents=True)
+    (folder / "ch11_recurrence.py").write_text(
+        (ROOT / "solutions" / "ch11_recurrence.py").read_text() + "\n\n"
+        "def rnn_step_backward(*args):\n"
+        "    return helper(args)\n\n\n"
+        "def helper(x):\n"
+        "    return 1 / 0\n\n\n"
+        "def clip_grad_norm(grads, max_norm):\n"
+        "    return grads\n")
+    grade(tmp_path / "class", tmp_path / "out",
+          "--only", "ch11_recurrence.rnn_step_backward,ch11_recurrence.clip_grad_norm")
+    found = results(tmp_path / "out", "student")
+    raised = found["ch11_recurrence.rnn_step_backward"]["output"]
+    assert "return 1 / 0" in raised and "in helper" in raised and "ZeroDivisionError" in raised, raised
+    given_back = found["ch11_recurrence.clip_grad_norm"]["output"]
+    assert "GaveBackAnInput" in given_back and "g.clone()" in given_back, given_back
+    for output in (raised, given_back):
+        assert "<kit " not in output and "kit.implementation" not in output, output
+    for eid, output in (("ch11_recurrence.rnn_step_backward", raised), ("ch11_recurrence.clip_grad_norm", given_back)):
+        with pytest.raises(ExerciseFailure) as failure:
+            check(EXERCISES[eid], Implementation(folder), graded_settings(EXERCISES[eid]))
+        assert failure.value.status == found[eid]["extra_data"]["kit_status"] == "error"
+        assert failure.value.message.splitlines()[-3:] == output.splitlines()[-3:]
+
+
 def test_every_right_variant_keeps_full_marks_in_the_sandbox(tmp_path):
     """The kit's correct answers written differently, each graded by kit grade as a student's:
     none may lose a point to the sandbox, the autograd block or the scan."""
