@@ -32,6 +32,42 @@ def call_function(module: ModuleType, name: str, args: tuple) -> Any:
     return getattr(module, name)(*args)
 
 
+class GaveBackAnInput(Exception):
+    """An answer that holds a tensor the function was given, or a view of one, where the contract
+    asks for new tensors (its text is the learner's message)."""
+
+
+def call_for_new_tensors(module: ModuleType, name: str, args: tuple) -> Any:
+    """call_function, for an exercise whose contract asks for new tensors in every case (chapter
+    11's clip_grad_norm): an answer that shares memory with an argument is refused, since the
+    caller's own gradients would change with it. Answers travel to the grader as data, so only
+    here, beside the learner's code, can that be seen."""
+    answer = getattr(module, name)(*args)
+    given = {t.untyped_storage().data_ptr() for t in _tensors(args) if t.numel()}
+    for where, t in _placed_tensors(answer, ""):
+        if t.numel() and t.untyped_storage().data_ptr() in given:
+            raise GaveBackAnInput(
+                f"{name}'s answer{where} is one of the tensors it was given, or a view of one; the "
+                f"contract asks for new tensors in every case, so that the caller's gradients never change "
+                f"with the answer: when nothing is scaled, return g.clone() for each g")
+    return answer
+
+
+def _placed_tensors(value: Any, where: str):
+    if isinstance(value, torch.Tensor):
+        yield where, value
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            yield from _placed_tensors(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _placed_tensors(item, f"{where}[{key!r}]")
+
+
+def _tensors(value: Any):
+    return (t for _, t in _placed_tensors(value, ""))
+
+
 class Curve:
     """A smooth machine f for numeric_sensitivity: a cubic or a sine, on floats and on tensors."""
 

@@ -26,6 +26,9 @@ def in_place(name: str, value=None) -> str:
 
 
 ERRORS = {
+    "kit.drivers.GaveBackAnInput": "Your answer hands back a tensor you were given (the list itself, the "
+                                   "same tensor, or a view of it): make a new one, g.clone() when it keeps "
+                                   "its values.",
     "OverflowError": "A number grew past float64's largest value (about 1.8e308), usually e to a large "
                      "power: rewrite the formula so that the exponent stays at or below 0.",
     "ZeroDivisionError": "Your formula divides by something that is 0 for some inputs in the domain; "

@@ -23,6 +23,7 @@ from kit.chapters.ch11_recurrence.inputs import (
 )
 from kit.chapters.ch11_recurrence.pictures import lstm_picture, rnn_picture
 from kit.diagnosis import Misconception, without_upstream
+from kit.drivers import call_for_new_tensors
 from kit.exercise import Exercise
 from kit.reference import gradients
 
@@ -242,6 +243,7 @@ EXERCISES.append(Exercise(
     inputs=clips(),
     examples=CLIP_EXAMPLES,
     reference_name="torch.nn.utils.clip_grad_norm_",
+    run=call_for_new_tensors,  # "always new tensors, even when nothing is scaled"
     domain="grads a list of 0 to 4 float64 tensors, each 0-d, 1-d or 2-d with sides 1 to 4, elements in "
            "[-3, 3]; max_norm > 0, drawn below, at, just above and above the gradients' total norm",
     hint="One norm for all of them together, the square root of every element's square added up; then "

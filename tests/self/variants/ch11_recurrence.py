@@ -225,6 +225,17 @@ def clip_in_place(grads, max_norm):
     return grads
 
 
+def clip_gives_back(grads, max_norm):
+    total = math.sqrt(sum((g ** 2).sum().item() for g in grads))
+    scale = max_norm / (total + 1e-6)
+    return grads if scale >= 1.0 else [g * scale for g in grads]
+
+
+def clip_gives_back_views(grads, max_norm):
+    total = math.sqrt(sum((g ** 2).sum().item() for g in grads))
+    return [g * (max_norm / (total + 1e-6)) if total + 1e-6 > max_norm else g.view(g.shape) for g in grads]
+
+
 def clip_by_value(grads, max_norm):
     return [g.clamp(-max_norm, max_norm) for g in grads]
 
@@ -296,6 +307,8 @@ WRONG = [
     ("clip_grad_norm", "total without the 1e-6", clip_no_eps),
     ("clip_grad_norm", "scales small gradients up too", clip_always),
     ("clip_grad_norm", "scales the given tensors in place", clip_in_place),
+    ("clip_grad_norm", "gives back the same tensors when nothing is scaled", clip_gives_back),
+    ("clip_grad_norm", "gives back views of the tensors when nothing is scaled", clip_gives_back_views),
     ("clip_grad_norm", "clamps each element (clip_grad_value_)", clip_by_value),
     ("clip_grad_norm", "scales only when total > max_norm", clip_if_above),
     ("clip_grad_norm", "total as the sum of the norms", clip_sum_of_norms),
