@@ -10,6 +10,7 @@ SIGN_FLIPPED = ("Your answer has the right size but the wrong sign everywhere: c
                 "your derivation.")
 LOCAL_ALONE = ("You returned the local derivative alone: a backward step multiplies it by the upstream "
                "gradient it is given (upstream × local).")
+EPS_IGNORED = "You used eps = 1e-5 whatever eps was passed in; use the eps you are given."
 FORWARD_VALUE = "You returned {what}, the forward value; the question is how fast it changes, its slope."
 
 

@@ -43,7 +43,7 @@ from kit.chapters.ch10_convolution.mistakes import (
 from kit.chapters.ch10_convolution.pictures import heat_picture
 from kit.diagnosis import Misconception, without_upstream
 from kit.exercise import Exercise
-from kit.messages.diagnosis import LOCAL_ALONE
+from kit.messages.diagnosis import EPS_IGNORED, LOCAL_ALONE
 from kit.reference import gradients
 
 CNN_KEYS = ("x", "w_conv", "b_conv", "w_fc", "b_fc")
@@ -256,6 +256,10 @@ def batchnorm2d_backward(x, gamma, beta, upstream, eps=1e-5):
     return gradients(lambda x, gamma, beta: batchnorm2d(x, gamma, beta, eps), x, gamma, beta, upstream=upstream)
 
 
+def batchnorm2d_default_eps(x, gamma, beta, upstream, eps=1e-5):
+    return batchnorm2d_backward(x, gamma, beta, upstream)  # the eps passed in, ignored
+
+
 def batchnorm2d_estimate(x, gamma, beta, upstream, eps=1e-5):
     return nudges(lambda x, gamma, beta: (upstream * batchnorm2d(x, gamma, beta, eps)).sum(), 0, 1, 2)(x, gamma, beta)
 
@@ -279,6 +283,7 @@ EXERCISES.append(Exercise(
         Misconception(UNBIASED, normalised_over((0, 2, 3), unbiased=True)),
         Misconception(CONSTANT_STATS, batchnorm2d_constant_statistics),
         Misconception(BN_AVERAGED, batchnorm2d_sums_over_batch_only(batchnorm2d_backward)),
+        Misconception(EPS_IGNORED, batchnorm2d_default_eps),
     ),
     estimate=batchnorm2d_estimate,
     tolerance="accumulated",

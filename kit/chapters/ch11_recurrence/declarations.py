@@ -91,6 +91,9 @@ EXERCISES.append(Exercise(
         Misconception(DH_PREV_WITHOUT_W_HH, m.rnn_step_answer(m.bent_rnn_step(carry="none"))),
         Misconception(DH_PREV_TRANSPOSED, m.rnn_step_answer(m.bent_rnn_step(carry="w_hh.T"))),
         Misconception(DB_MEAN_BATCH, m.scaled(rnn_step_backward, 4, lambda x, *rest: x.shape[0])),
+        Misconception("Your dw_hh is transposed: row i of w_hh makes h[i], so dw_hh = da.T @ h_prev (and "
+                      "dw_ih = da.T @ x alike); w_hh is square, so the shape could not tell.",
+                      m.transposed(rnn_step_backward, 3)),
         Misconception("You left tanh out of the way back: the gradient of the pre-activation is "
                       "upstream times tanh's slope, 1 - h².", m.rnn_step_answer(
                           lambda x, h_prev, w_ih, w_hh, b: m.slope_of(torch.tanh, torch.ones_like)(

@@ -78,6 +78,13 @@ def scaled(answer, key, divisor):
     return bent
 
 
+def transposed(answer, index):
+    """answer(*args) with its part `index` (a matrix) transposed."""
+    def bent(*args):
+        return tuple(part.T if i == index else part for i, part in enumerate(answer(*args)))
+    return bent
+
+
 def bent_states(step=rnn_step, carry_h=True, one_step=()):
     """The RNN's states (T, N, H) with: h_{t-1} cut from h_t for t ≥ 1 unless carry_h (each
     step gets its own upstream only), and the weights named in one_step (of "w_ih", "w_hh",

@@ -36,6 +36,7 @@ from kit.chapters.ch12_attention.inputs import (
 from kit.chapters.ch12_attention.pictures import attention_picture, self_attention_picture
 from kit.diagnosis import Misconception, sign_flipped, without_upstream
 from kit.exercise import Exercise
+from kit.messages.diagnosis import EPS_IGNORED
 from kit.reference import gradients
 from kit.strategies import t
 
@@ -78,7 +79,7 @@ EXERCISES.append(Exercise(
                       "√(σ² + eps)); they are computed from the row's x, so every x also moves the output "
                       "through them, and those paths add to dx.", m.layernorm_constant_statistics(layernorm_backward)),
         Misconception(UNBIASED, m.layernorm_unbiased),
-        Misconception("You used eps = 1e-5 whatever eps was passed in; use the eps you are given.",
+        Misconception(EPS_IGNORED,
                       lambda x, gamma, beta, upstream, eps=1e-5: layernorm_backward(x, gamma, beta, upstream)),
         Misconception("dgamma is the plain sum of upstream; gamma multiplies x̂, so its local derivative "
                       "is x̂: dgamma = Σ upstream·x̂.", m.layernorm_dgamma_as_dbeta(layernorm_backward)),
@@ -145,6 +146,8 @@ EXERCISES.append(Exercise(
                       "1/(1 − p) in the forward pass, so the gradient carries the same factor.", m.dropout_unscaled),
         Misconception("You multiplied by (1 − p); inverted dropout divides what it keeps by (1 − p).",
                       m.dropout_times_keep),
+        Misconception("You divided by (1 − p) twice; the forward pass scales what it keeps by 1/(1 − p) "
+                      "once, and the gradient carries that one factor.", m.dropout_scaled_twice),
         Misconception("You divided by p, the chance to drop; the scale is 1/(1 − p), one over the chance "
                       "to keep.", m.dropout_over_p),
         Misconception("You passed the gradient where the mask is False; True means kept, and a dropped "

@@ -102,6 +102,10 @@ def dropout_unscaled(mask, p, upstream):
     return upstream * mask
 
 
+def dropout_scaled_twice(mask, p, upstream):
+    return upstream * mask / (1 - p) ** 2
+
+
 def dropout_times_keep(mask, p, upstream):
     return upstream * mask * (1 - p)
 

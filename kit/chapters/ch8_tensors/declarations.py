@@ -45,6 +45,7 @@ from kit.chapters.ch8_tensors.mistakes import (
 )
 from kit.diagnosis import Misconception, sign_flipped, without_upstream
 from kit.exercise import Exercise
+from kit.messages.diagnosis import EPS_IGNORED
 from kit.reference import gradients
 from kit.strategies import ix, t
 
@@ -265,7 +266,7 @@ EXERCISES.append(Exercise(
                       "them, and those paths add to dx.", batchnorm_constant_statistics(batchnorm_backward)),
         Misconception(UNBIASED, batchnorm_unbiased),
         Misconception(UNBIASED, batchnorm_unbiased_in_formula),
-        Misconception("You used eps = 1e-5 whatever eps was passed in; use the eps you are given.",
+        Misconception(EPS_IGNORED,
                       lambda x, gamma, beta, upstream, eps=1e-5: batchnorm_backward(x, gamma, beta, upstream)),
         Misconception("dgamma is the plain sum of upstream; gamma multiplies x̂, so its local "
                       "derivative is x̂: dgamma = Σ upstream·x̂.", batchnorm_dgamma_as_dbeta(batchnorm_backward)),

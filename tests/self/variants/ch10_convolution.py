@@ -208,9 +208,10 @@ def batchnorm2d_as_rows(x, gamma, beta, upstream, eps=1e-5):
     return dx.reshape(n, h, w, c).permute(0, 3, 1, 2), dgamma, dbeta
 
 
-def batchnorm2d_over(dims, unbiased=False, constant=False, average=False):
+def batchnorm2d_over(dims, unbiased=False, constant=False, average=False, eps_given=True):
     """The closed form with the statistics over `dims`, and other bends."""
     def backward(x, gamma, beta, upstream, eps=1e-5):
+        eps = eps if eps_given else 1e-5
         m = 1
         for d in dims:
             m *= x.shape[d]
@@ -343,6 +344,7 @@ WRONG = [
     ("batchnorm2d_backward", "the unbiased variance", batchnorm2d_over(DIMS, unbiased=True)),
     ("batchnorm2d_backward", "the batch statistics taken as constants", batchnorm2d_over(DIMS, constant=True)),
     ("batchnorm2d_backward", "dgamma and dbeta averaged over the positions", batchnorm2d_over(DIMS, average=True)),
+    ("batchnorm2d_backward", "eps 1e-5 whatever eps is passed", batchnorm2d_over(DIMS, eps_given=False)),
 
     ("cnn_backward", "relu passes the gradient at exactly 0", cnn_with(gate=lambda z: z >= 0)),
     ("cnn_backward", "relu's gate forgotten", cnn_with(gate=lambda z: torch.ones_like(z))),

@@ -11,7 +11,8 @@ import torch
 # ---- one RNN step -----------------------------------------------------------------------------
 
 
-def rnn_step(x, h_prev, w_ih, w_hh, b, upstream, slope="output", dh_prev="w_hh", db="sum", dw_ih="right"):
+def rnn_step(x, h_prev, w_ih, w_hh, b, upstream, slope="output", dh_prev="w_hh", db="sum", dw_ih="right",
+             dw_hh="right"):
     a = x @ w_ih.T + h_prev @ w_hh.T + b
     h = torch.tanh(a)
     local = {"output": 1 - h ** 2, "input": 1 - a ** 2, "twice": 1 - torch.tanh(h) ** 2}[slope]
@@ -19,7 +20,8 @@ def rnn_step(x, h_prev, w_ih, w_hh, b, upstream, slope="output", dh_prev="w_hh",
     back = {"w_hh": da @ w_hh, "none": da, "w_hh.T": da @ w_hh.T}[dh_prev]
     bias = da.sum(dim=0) if db == "sum" else da.mean(dim=0)
     weights_in = da.T @ x if dw_ih == "right" else x.T @ da
-    return da @ w_ih, back, weights_in, da.T @ h_prev, bias
+    weights_hh = da.T @ h_prev if dw_hh == "right" else h_prev.T @ da
+    return da @ w_ih, back, weights_in, weights_hh, bias
 
 
 def rnn_step_einsum(x, h_prev, w_ih, w_hh, b, upstream):
@@ -275,6 +277,7 @@ WRONG = [
     ("rnn_step_backward", "forgets the upstream",
      lambda x, h_prev, w_ih, w_hh, b, upstream: rnn_step(x, h_prev, w_ih, w_hh, b, torch.ones_like(upstream))),
     ("rnn_step_backward", "dw_ih transposed: x.T @ da", lambda *args: rnn_step(*args, dw_ih="transposed")),
+    ("rnn_step_backward", "dw_hh transposed: h_prev.T @ da", lambda *args: rnn_step(*args, dw_hh="transposed")),
 
     ("rnn_backward", "BPTT without the gradient from the next step", lambda *args: rnn_bptt(*args, carry=False)),
     ("rnn_backward", "weights' gradients overwritten at each step, not added",

@@ -269,6 +269,7 @@ WRONG = [
 
     ("dropout_backward", "forgets the 1/(1 − p) scale", lambda mask, p, upstream: upstream * mask),
     ("dropout_backward", "multiplies by (1 − p)", lambda mask, p, upstream: upstream * mask * (1 - p)),
+    ("dropout_backward", "divides by (1 − p) twice", lambda mask, p, upstream: upstream * mask / (1 - p) / (1 - p)),
     ("dropout_backward", "reads True as dropped", lambda mask, p, upstream: upstream * ~mask / (1 - p)),
 
     ("attention_backward", "leaves out the 1/√d scale",
