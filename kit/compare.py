@@ -97,11 +97,14 @@ def close(expected: float, actual: float, rtol: float, atol: float) -> bool:
     return abs(actual - expected) <= atol + rtol * abs(expected)
 
 
-def compare(expected: object, actual: object, tolerance: str = "derivative", where: str = "") -> Mismatch | None:
+def compare(expected: object, actual: object, tolerance: str = "derivative", where: str = "", *,
+            equal_nan: bool = False) -> Mismatch | None:
     """None when `actual` matches `expected` (float, tensor, tuple or dict of them), else why not:
-    the first difference, in the order of the answer's parts."""
+    the first difference, in the order of the answer's parts. With equal_nan, a NaN matches a NaN
+    (kit.diagnosis: a misconception that is NaN where the learner's answer is reproduces it);
+    an answer is never judged so."""
     found: list[Mismatch] = []
-    _walk(expected, actual, TOLERANCES[tolerance], (), found, every=False)
+    _walk(expected, actual, TOLERANCES[tolerance], (), found, every=False, equal_nan=equal_nan)
     return _placed(found[0], where) if found else None
 
 
@@ -144,13 +147,13 @@ def _placed(mismatch: Mismatch, where: str) -> Mismatch:
 
 
 def _walk(expected: object, actual: object, row: tuple[float, float], path: Path, found: list[Mismatch],
-          every: bool, waiting: Waiting | None = None) -> None:
+          every: bool, waiting: Waiting | None = None, equal_nan: bool = False) -> None:
     """Append the differences of actual from expected to `found`: the first only, unless `every`.
     With a `waiting` list, the numbers of float64 tensors go there instead (`all_match`)."""
     rtol, atol = row
     here = where_of(path)
     if isinstance(expected, torch.Tensor):
-        found.extend(_compare_tensor(expected, actual, rtol, atol, here, path, waiting))
+        found.extend(_compare_tensor(expected, actual, rtol, atol, here, path, waiting, equal_nan))
         return
     if isinstance(expected, float):
         if isinstance(actual, torch.Tensor):
@@ -160,7 +163,8 @@ def _walk(expected: object, actual: object, row: tuple[float, float], path: Path
             found.append(Mismatch("type", here, expected, actual, "expected a Python float", path))
         else:
             number = float(actual)
-            if math.isnan(number) or not close(expected, number, rtol, atol):
+            same_nan = equal_nan and math.isnan(expected) and math.isnan(number)
+            if not same_nan and (math.isnan(number) or not close(expected, number, rtol, atol)):
                 found.append(Mismatch("value", here, expected, number, path=path,
                                       float32=_float32_rounding(numpy.array([expected]), numpy.array([number]))))
         return
@@ -173,7 +177,7 @@ def _walk(expected: object, actual: object, row: tuple[float, float], path: Path
                                   f"expected a {kind} of {len(expected)}, got {len(actual)} items", path))
         else:
             for i, (e, a) in enumerate(zip(expected, actual)):
-                _walk(e, a, row, (*path, i), found, every, waiting)
+                _walk(e, a, row, (*path, i), found, every, waiting, equal_nan)
                 if found and not every:
                     return
         return
@@ -190,7 +194,7 @@ def _walk(expected: object, actual: object, row: tuple[float, float], path: Path
                 return
         for key, e in expected.items():
             if key in actual:
-                _walk(e, actual[key], row, (*path, key), found, every, waiting)
+                _walk(e, actual[key], row, (*path, key), found, every, waiting, equal_nan)
                 if found and not every:
                     return
         return
@@ -198,7 +202,7 @@ def _walk(expected: object, actual: object, row: tuple[float, float], path: Path
 
 
 def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: float, where: str,
-                    path: Path, waiting: Waiting | None = None) -> list[Mismatch]:
+                    path: Path, waiting: Waiting | None = None, equal_nan: bool = False) -> list[Mismatch]:
     if not isinstance(actual, torch.Tensor):
         return [Mismatch("type", where, expected, actual, "expected a torch.Tensor", path)]
     if actual.dtype != expected.dtype:
@@ -218,6 +222,8 @@ def _compare_tensor(expected: torch.Tensor, actual: object, rtol: float, atol: f
         waiting.append((e, a))  # checked with all the others (all_match)
         return []
     ok = _close_elementwise(e, a, rtol, atol)
+    if equal_nan and e.dtype.kind in "fc":
+        ok |= numpy.isnan(e) & numpy.isnan(a)
     if ok.all():
         return []
     index = tuple(int(i) for i in numpy.argwhere(~ok)[0])

@@ -11,7 +11,6 @@ whose answers are NaN wherever the learner's are names nothing, since any NaN wo
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -65,25 +64,6 @@ def forward_value(function, what: str) -> Misconception:
     return Misconception(said.FORWARD_VALUE.format(what=what), function)
 
 
-def _nans_matched(predicted, actual):
-    """(predicted, actual) with 0.0 wherever both hold NaN, in floats and tensors at any depth of
-    tuples, lists and dicts; everything else as it is, for compare to judge."""
-    if isinstance(predicted, torch.Tensor) and isinstance(actual, torch.Tensor):
-        if predicted.shape != actual.shape or not (predicted.is_floating_point() and actual.is_floating_point()):
-            return predicted, actual
-        both = predicted.isnan() & actual.isnan()
-        return (predicted.masked_fill(both, 0.0), actual.masked_fill(both, 0.0)) if both.any() else (predicted, actual)
-    if isinstance(predicted, float) and isinstance(actual, float) and math.isnan(predicted) and math.isnan(actual):
-        return 0.0, 0.0
-    if isinstance(predicted, (tuple, list)) and isinstance(actual, (tuple, list)) and len(predicted) == len(actual):
-        pairs = [_nans_matched(p, a) for p, a in zip(predicted, actual)]
-        return [p for p, _ in pairs], [a for _, a in pairs]  # compare takes a list for a tuple
-    if isinstance(predicted, dict) and isinstance(actual, dict) and predicted.keys() == actual.keys():
-        pairs = {k: _nans_matched(predicted[k], actual[k]) for k in predicted}
-        return {k: p for k, (p, _) in pairs.items()}, {k: a for k, (_, a) in pairs.items()}
-    return predicted, actual
-
-
 _SAMPLES: dict[str, list[tuple]] = {}
 
 
@@ -131,7 +111,7 @@ def diagnose(exercise: Exercise, impl: Impl) -> str | None:
             predicted = [(misconception.answer(*args), actual, args) for args, actual in answers]
         except Exception:
             continue
-        explains = all(compare(*_nans_matched(p, actual), exercise.tolerance) is None for p, actual, _ in predicted) \
+        explains = all(compare(p, actual, exercise.tolerance, equal_nan=True) is None for p, actual, _ in predicted) \
             and any(compare(p, actual, exercise.tolerance) is None for p, actual, _ in predicted)
         distinct = any(compare(exercise.reference(*args), p, exercise.tolerance) for p, _, args in predicted)
         if explains and distinct:

@@ -43,7 +43,7 @@ def call_for_new_tensors(module: ModuleType, name: str, args: tuple) -> Any:
     caller's own gradients would change with it. Answers travel to the grader as data, so only
     here, beside the learner's code, can that be seen."""
     answer = getattr(module, name)(*args)
-    given = {t.untyped_storage().data_ptr() for t in _tensors(args) if t.numel()}
+    given = {t.untyped_storage().data_ptr() for _, t in _placed_tensors(args, "") if t.numel()}
     for where, t in _placed_tensors(answer, ""):
         if t.numel() and t.untyped_storage().data_ptr() in given:
             raise GaveBackAnInput(
@@ -54,6 +54,7 @@ def call_for_new_tensors(module: ModuleType, name: str, args: tuple) -> Any:
 
 
 def _placed_tensors(value: Any, where: str):
+    """(where, tensor) for every tensor in value, at any depth of tuples, lists and dicts."""
     if isinstance(value, torch.Tensor):
         yield where, value
     elif isinstance(value, (tuple, list)):
@@ -62,10 +63,6 @@ def _placed_tensors(value: Any, where: str):
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _placed_tensors(item, f"{where}[{key!r}]")
-
-
-def _tensors(value: Any):
-    return (t for _, t in _placed_tensors(value, ""))
 
 
 class Curve:
