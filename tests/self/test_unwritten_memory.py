@@ -4,7 +4,6 @@ torch.empty_like left unwritten where no token looked is wrong on every run, nev
 luck of a zeroed page; torch's settings are as they were afterwards."""
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -90,7 +89,6 @@ def test_the_learners_run_fails_it_and_says_where_the_nan_is(tmp_path):
 def test_kit_grade_fails_it_in_the_sandbox_with_the_same_nan(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the drawn inputs: not the user's cache
     with_embedding(tmp_path / "class" / "student", UNWRITTEN)
-    shutil.copy(ROOT / "solutions" / "ch6_functions.py", tmp_path / "class" / "student")
     grade(tmp_path / "class", tmp_path / "out", "--only", EMBEDDING.id)
     found = results(tmp_path / "out", "student")[EMBEDDING.id]
     assert found["extra_data"]["kit_status"] == "wrong", found
